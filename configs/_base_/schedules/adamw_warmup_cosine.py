@@ -1,0 +1,29 @@
+# Pretraining schedule (appendix A.1): AdamW betas (0.9, 0.95), wd 0.05 with no decay on norms, biases,
+# positional and special tokens; 1e3-iteration linear warm-up, cosine to 1e-7 per iteration; clip 5.0.
+max_iters = 500000
+warmup_iters = 1000
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        flat_decay_mult=0.0,
+        custom_keys={
+            'cls_token': dict(decay_mult=0.0),
+            'storage_tokens': dict(decay_mult=0.0),
+            'mask_token': dict(decay_mult=0.0),
+            'local_pos_embed': dict(decay_mult=0.0),
+            'w_cls': dict(decay_mult=0.0),
+        }),
+    clip_grad=dict(max_norm=5.0, norm_type=2),
+)
+
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', eta_min=1e-7, by_epoch=False, begin=warmup_iters, end=max_iters),
+]
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
+auto_scale_lr = dict(enable=False, base_batch_size=2048)

@@ -1,0 +1,3 @@
+from .sapiens2 import Sapiens2
+
+__all__ = ['Sapiens2']

@@ -1,0 +1,3 @@
+from .base_estimator import BaseEstimator
+
+__all__ = ['BaseEstimator']

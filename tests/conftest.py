@@ -1,0 +1,27 @@
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED = osp.abspath(os.environ.get('SAPIENS2_SHARED', osp.join(REPO_ROOT, '..', 'shared')))
+FIXTURES = osp.join(SHARED, 'fixtures', 'official_equivalence')
+METAINFO = osp.join(SHARED, 'data', 'metainfo')
+COCO_WHOLEBODY_SAMPLE = osp.join(SHARED, 'data', 'coco_wholebody_sample')
+
+# A tiny backbone: 10 blocks so that block 8 < i < L - 8 is empty and GQA only appears with >= 17 blocks.
+TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, num_tokenizer_layers=1)
+TINY_GQA_ARCH = dict(embed_dims=32, num_layers=18, num_heads=4, feedforward_channels=64, num_tokenizer_layers=1)
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture
+def tiny_arch():
+    return dict(TINY_ARCH)
+
+
+@pytest.fixture
+def tiny_gqa_arch():
+    return dict(TINY_GQA_ARCH)
