@@ -26,6 +26,7 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
+from mmpose.registry import KEYPOINT_CODECS as MMPOSE_KEYPOINT_CODECS
 
 SCOPE = 'sapiens2'
 
@@ -60,5 +61,6 @@ VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE, l
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope=SCOPE, locations=['sapiens2.visualization'])
 
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE, locations=['sapiens2.datasets'])
-# Heatmap/keypoint codecs of our own (mmpose's are reached as ``mmpose.UDPHeatmap``).
-KEYPOINT_CODECS = Registry('KEYPOINT_CODECS', scope=SCOPE, locations=['sapiens2.codecs'])
+# Keypoint codecs: a child of mmpose's codec registry (importing mmpose.registry does not import mmpose.models), so
+# ``type='UDPHeatmap'`` falls back to mmpose's and mmpose's ``GenerateTarget`` finds ours under scope sapiens2.
+KEYPOINT_CODECS = Registry('keypoint codec', parent=MMPOSE_KEYPOINT_CODECS, scope=SCOPE, locations=['sapiens2.codecs'])

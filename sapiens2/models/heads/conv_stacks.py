@@ -1,0 +1,46 @@
+"""Builders of the (layer, norm, activation) stacks shared by the released heads (SPEC §2).
+
+Every stack is an ``nn.Sequential`` of triples, so its parameterised layers sit at indices 0, 3, 6, ... and the
+state-dict keys are ``<name>.0.weight``, ``<name>.3.weight``, ... as in the released checkpoints.
+"""
+from typing import Callable, Sequence
+
+from torch import nn
+
+# ConvTranspose2d (padding, output_padding) per kernel size: each layer doubles the resolution.
+_DECONV_PADDING = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
+
+
+def _instance_norm(channels: int) -> nn.Module:
+    return nn.InstanceNorm2d(channels)  # eps 1e-5, no affine parameters, no running stats
+
+
+def build_deconv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int],
+                        norm: Callable[[int], nn.Module] = _instance_norm) -> nn.Sequential:
+    """Stride-2 ``ConvTranspose2d(bias=False)`` + norm + SiLU per entry: [B, in, h, w] -> [B, out[-1], h·2^n, w·2^n]."""
+    if len(out_channels) != len(kernel_sizes):
+        raise ValueError(f'deconv_out_channels {list(out_channels)} and deconv_kernel_sizes {list(kernel_sizes)} '
+                         'differ in length')
+    layers = []
+    for out, k in zip(out_channels, kernel_sizes):
+        if k not in _DECONV_PADDING:
+            raise ValueError(f'deconv kernel size must be one of {sorted(_DECONV_PADDING)}, got {k}')
+        padding, output_padding = _DECONV_PADDING[k]
+        layers += [nn.ConvTranspose2d(in_channels, out, k, stride=2, padding=padding, output_padding=output_padding,
+                                      bias=False), norm(out), nn.SiLU(inplace=True)]
+        in_channels = out
+    return nn.Sequential(*layers)
+
+
+def build_conv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int],
+                      norm: Callable[[int], nn.Module] = _instance_norm, stride: int = 1) -> nn.Sequential:
+    """``Conv2d(k, padding (k-1)//2, bias=True)`` + norm + SiLU per entry."""
+    if len(out_channels) != len(kernel_sizes):
+        raise ValueError(f'conv_out_channels {list(out_channels)} and conv_kernel_sizes {list(kernel_sizes)} '
+                         'differ in length')
+    layers = []
+    for out, k in zip(out_channels, kernel_sizes):
+        layers += [nn.Conv2d(in_channels, out, k, stride=stride, padding=(k - 1) // 2, bias=True), norm(out),
+                   nn.SiLU(inplace=True)]
+        in_channels = out
+    return nn.Sequential(*layers)
