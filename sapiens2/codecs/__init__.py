@@ -1,0 +1,3 @@
+"""Keypoint codecs. mmpose's codecs (``UDPHeatmap``, ...) are imported here so that the parent registry is filled
+when ``sapiens2.registry.KEYPOINT_CODECS`` imports its location."""
+import mmpose.codecs  # noqa: F401
