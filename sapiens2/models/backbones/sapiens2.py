@@ -153,9 +153,10 @@ class Sapiens2(BaseModule):
                             strict=self.init_cfg.get('strict', True))
             self._is_init = True
             return
-        super().init_weights()
-        if self.init_cfg is not None:  # another initialiser was configured and has run
+        if self.init_cfg is not None:  # another MMEngine initialiser is configured
+            super().init_weights()
             return
+        self._is_init = True
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
                 nn.init.trunc_normal_(m.weight, std=0.02, a=-2.0, b=2.0)
