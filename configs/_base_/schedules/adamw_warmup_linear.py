@@ -1,6 +1,8 @@
 # Post-training schedule (pose / seg / geometry): AdamW, layer-wise lr decay, linear warm-up from
 # lr * 1e-3 over 500 iterations, then linear (poly, power 1) decay to 0 per iteration; gradient clipping.
 # A size config sets `max_iters`, the lr, `layer_decay_rate` and the clip norm; `param_scheduler` reads `max_iters`.
+# It inherits default_runtime.py (and overrides its `train_cfg`): the two cannot be sibling `_base_` files.
+_base_ = ['../default_runtime.py']
 max_iters = 10000
 warmup_iters = 500
 

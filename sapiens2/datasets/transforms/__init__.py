@@ -1,0 +1,8 @@
+from .dense_formatting import PackDenseInputs, PackSegInputs, canonical_pointmap
+from .dense_geometric import DenseRandomAffine, DenseRandomFlip, LetterboxResize, letterbox_inverse, letterbox_params
+from .dense_loading import LoadDenseAnnotations
+
+__all__ = [
+    'PackDenseInputs', 'PackSegInputs', 'canonical_pointmap', 'DenseRandomAffine', 'DenseRandomFlip',
+    'LetterboxResize', 'letterbox_inverse', 'letterbox_params', 'LoadDenseAnnotations'
+]

@@ -1,0 +1,6 @@
+from .albedo_metric import AlbedoMetric, ssim
+from .normal_metric import NormalMetric
+from .pointmap_metric import PointmapMetric
+from .seg_metric import SegMetric
+
+__all__ = ['AlbedoMetric', 'NormalMetric', 'PointmapMetric', 'SegMetric', 'ssim']

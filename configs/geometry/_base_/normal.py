@@ -1,0 +1,50 @@
+# Surface normals: NormalHead, (1 - cos) + L2 + gradient losses on person pixels (paper §5).
+# A size config sets `model.backbone`, `decode_head.in_channels` (and widths where they differ) and the layer decay.
+_base_ = ['./geometry_common.py']
+
+data_root = '{{$DATA_ROOT:data/}}normal'
+
+model = dict(
+    type='DenseEstimator',
+    task='normal',
+    data_preprocessor=_base_.data_preprocessor,
+    backbone=dict(type='Sapiens2'),
+    decode_head=dict(
+        type='NormalHead',
+        in_channels=1536,
+        upsample_channels=(768, 512, 256, 128),
+        conv_out_channels=(64, 32, 16),
+        conv_kernel_sizes=(3, 3, 3),
+        loss_decode=[
+            dict(type='CosineSimilarityLoss', loss_weight=1.0, loss_name='loss_cos'),
+            dict(type='PixelRegressionLoss', mode='l2', loss_weight=1.0, loss_name='loss_l2'),
+            dict(type='GradientLoss', mode='l2', loss_weight=1.0, loss_name='loss_grad'),
+        ]),
+)
+# Released recipe (alternative): cosine x10, L1 x1, gradient MSE x10:
+# [dict(type='CosineSimilarityLoss', loss_weight=10.0),
+#  dict(type='PixelRegressionLoss', mode='l1', loss_name='loss_l1'),
+#  dict(type='GradientLoss', mode='mse', loss_weight=10.0)]
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadDenseAnnotations', task='normal'),
+    dict(type='DenseRandomAffine', scale_range=(0.75, 1.25), max_shift=0.1, max_rotation=15.0, prob=0.5),
+    dict(type='DenseRandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='LetterboxResize', scale=_base_.image_size),
+    dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),  # photometric distortion
+    dict(type='PackDenseInputs', task='normal'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LetterboxResize', scale=_base_.image_size, resize_targets=False),
+    dict(type='LoadDenseAnnotations', task='normal'),
+    dict(type='PackDenseInputs', task='normal'),
+]
+train_dataloader = dict(dataset=dict(type='NormalDataset', data_root=data_root + '/train', pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(type='NormalDataset', data_root=data_root + '/val', test_mode=True,
+                                   pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='NormalMetric')
+test_evaluator = val_evaluator
+default_hooks = dict(checkpoint=dict(save_best='normal/mean', rule='less'))

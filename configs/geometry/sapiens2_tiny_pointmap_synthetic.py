@@ -1,0 +1,43 @@
+# Tiny pointmap model on synthetic data (tools/dataset_converters/make_synthetic_dense.py): trains on CPU in
+# about a minute. Data: $DATA_ROOT/synthetic_dense/pointmap, used for training and validation.
+_base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/pointmap.py']
+
+data_root = '{{$DATA_ROOT:data/}}synthetic_dense/pointmap'
+image_size = (96, 128)  # (W, H)
+model = dict(
+    backbone=_base_.backbone,
+    decode_head=dict(
+        in_channels=_base_.embed_dims, upsample_channels=(32, 32, 16, 16), conv_out_channels=(16, 16, 16),
+        scale_conv_out_channels=(16, 8), scale_conv_kernel_sizes=(1, 1),
+        scale_final_layer=(32, 16, 8, 1)))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadDenseAnnotations', task='pointmap'),
+    dict(type='DenseRandomAffine', scale_range=(0.9, 1.1), max_shift=0.05, max_rotation=10.0, prob=0.5),
+    dict(type='DenseRandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='LetterboxResize', scale=image_size),
+    dict(type='PackDenseInputs', task='pointmap'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LetterboxResize', scale=image_size, resize_targets=False),
+    dict(type='LoadDenseAnnotations', task='pointmap'),
+    dict(type='PackDenseInputs', task='pointmap'),
+]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# CPU-sized schedule: short warm-up, linear decay over `max_iters`, no pretrained weights.
+max_iters = 200
+optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(layer_decay_rate=0.9), clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=20, end=max_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,0 +1,115 @@
+"""Loading of dense-task targets (segmentation labels, normals, depth + intrinsics, albedo, person mask)."""
+from typing import Optional
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from sapiens2.registry import TRANSFORMS
+
+# results key -> kind; geometric transforms use the kind to pick interpolation, border value and special handling
+DENSE_FIELD_KINDS = dict(gt_seg_map='label', gt_mask='mask', gt_normal='normal', gt_depth='depth', gt_albedo='linear')
+
+
+def add_dense_field(results: dict, key: str) -> None:
+    fields = results.setdefault('dense_fields', [])
+    if key not in fields:
+        fields.append(key)
+
+
+def _read(path: str, flags=cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    arr = cv2.imread(path, flags)
+    if arr is None:
+        raise OSError(f'cannot read image file {path}')
+    return arr
+
+
+@TRANSFORMS.register_module()
+class LoadDenseAnnotations(BaseTransform):
+    """Load the targets of one dense task into ``results``.
+
+    Added keys: ``gt_seg_map`` (H×W uint8, label_map applied, unmapped -> 255) for 'seg'; ``gt_normal`` (H×W×3
+    float32) for 'normal'; ``gt_depth`` (H×W float32) and ``cam_K`` (3×3 float64) for 'pointmap'; ``gt_albedo``
+    (H×W×3 float32 RGB in [0, 1]) for 'albedo'; ``gt_mask`` (H×W uint8 0/1, all ones without a mask file) for the
+    regression tasks; ``num_invalid_target_pixels``: non-finite target pixels, set to 0 and masked out.
+    Target shapes must equal the image's original shape (error naming the sample otherwise).
+    """
+
+    def __init__(self, task: str):
+        if task not in ('seg', 'normal', 'pointmap', 'albedo'):
+            raise ValueError(f"task must be 'seg', 'normal', 'pointmap' or 'albedo', got {task!r}")
+        self.task = task
+
+    def _check_shape(self, results: dict, key: str, arr: np.ndarray, path: str) -> None:
+        ref = tuple(results.get('ori_shape') or results['img'].shape[:2])[:2]
+        if tuple(arr.shape[:2]) != ref:
+            raise ValueError(f'sample {results.get("img_path")}: {key} {path} has shape {arr.shape[:2]}, '
+                             f'the image has {ref}')
+
+    def _load_seg(self, results: dict) -> None:
+        path = results['seg_map_path']
+        seg = _read(path)
+        if seg.ndim != 2:
+            raise ValueError(f'segmentation mask {path} must be a single-channel PNG of class ids, got {seg.shape}')
+        label_map = results.get('label_map')
+        if label_map:
+            lut = np.full(256, 255, np.uint8)
+            for src, dst in label_map.items():
+                lut[int(src)] = dst
+            seg = lut[seg]
+        self._check_shape(results, 'seg map', seg, path)
+        results['gt_seg_map'] = seg.astype(np.uint8)
+        add_dense_field(results, 'gt_seg_map')
+
+    def transform(self, results: dict) -> Optional[dict]:
+        if self.task == 'seg':
+            self._load_seg(results)
+            return results
+        if self.task == 'normal':
+            path = results['normal_path']
+            if path.endswith('.npy'):
+                target = np.load(path).astype(np.float32)
+            else:
+                target = cv2.cvtColor(_read(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32)
+                target = target / 127.5 - 1.0
+            if target.ndim != 3 or target.shape[2] != 3:
+                raise ValueError(f'sample {results.get("img_path")}: normal {path} must be H×W×3, got {target.shape}')
+            key = 'gt_normal'
+        elif self.task == 'albedo':
+            path = results['albedo_path']
+            target = cv2.cvtColor(_read(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+            key = 'gt_albedo'
+        else:
+            path = results['depth_path']
+            target = np.load(path).astype(np.float32)
+            if target.ndim == 3 and target.shape[2] == 1:
+                target = target[..., 0]
+            if target.ndim != 2:
+                raise ValueError(f'sample {results.get("img_path")}: depth {path} must be H×W, got {target.shape}')
+            K = np.loadtxt(results['cam_K_path'], dtype=np.float64)
+            if K.shape != (3, 3):
+                raise ValueError(f'camera intrinsics {results["cam_K_path"]} must be a 3×3 matrix, got {K.shape}')
+            results['cam_K'] = K
+            key = 'gt_depth'
+        self._check_shape(results, key, target, path)
+
+        mask_path = results.get('mask_path')
+        if mask_path:
+            mask = _read(mask_path, cv2.IMREAD_GRAYSCALE)
+            self._check_shape(results, 'mask', mask, mask_path)
+            mask = (mask > 0).astype(np.uint8)
+        else:
+            mask = np.ones(target.shape[:2], np.uint8)
+        finite = np.isfinite(target) if target.ndim == 2 else np.isfinite(target).all(-1)
+        results['num_invalid_target_pixels'] = int((~finite).sum())
+        target[~finite] = 0
+        if key == 'gt_depth':
+            finite &= target > 0
+        mask &= finite.astype(np.uint8)
+        results[key], results['gt_mask'] = target, mask
+        add_dense_field(results, key)
+        add_dense_field(results, 'gt_mask')
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(task={self.task!r})'

@@ -1,0 +1,133 @@
+"""Dense task models (segmentation, normal, pointmap, albedo): ``backbone`` + ``decode_head`` (released layout).
+
+Data samples:
+* segmentation: mmseg ``SegDataSample`` with ``gt_sem_seg`` (labels [1, H, W]); predictions add ``seg_logits``
+  ([K, h, w]) and ``pred_sem_seg`` ([1, h, w]) at the original image size, as ``mmseg.IoUMetric`` expects.
+* regression: ``BaseDataElement`` with ``gt_<task>`` (PixelData [3, H, W]), ``gt_mask`` (PixelData [1, H, W]) and, for
+  the pointmap, metainfo ``gt_scale`` (768 / fx); predictions add ``pred_<task>`` (and ``pred_scale``).
+
+Predictions are mapped back to the original image with the exact inverse of the test resize: the letterbox padding
+``pad_param`` = (top, bottom, left, right) recorded in the metainfo is cropped off and the rest is resized to
+``ori_shape`` (for a stretch resize there is no padding).
+"""
+from typing import List, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+
+from sapiens2.registry import MODELS
+from ..losses.regression_losses import ScaleL1Loss
+from .base_estimator import BaseEstimator
+
+
+def resize_like(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Bilinear resize of [B, C, h, w] to size (H, W) (no-op when equal)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
+
+
+def invert_test_resize(pred: torch.Tensor, metainfo: dict) -> torch.Tensor:
+    """pred [C, H_in, W_in] at the network input -> [C, H_ori, W_ori]: crop ``pad_param``, resize to ``ori_shape``."""
+    top, bottom, left, right = (int(v) for v in metainfo.get('pad_param', (0, 0, 0, 0)))
+    h, w = pred.shape[-2:]
+    pred = pred[:, top:h - bottom, left:w - right]
+    ori = metainfo.get('ori_shape', pred.shape[-2:])
+    return resize_like(pred[None], ori[:2])[0]
+
+
+class _DenseLossMixin:
+
+    def _sum_losses(self, items) -> dict:
+        losses = {}
+        for loss_module, args in items:
+            name = getattr(loss_module, 'loss_name', type(loss_module).__name__)
+            losses[name] = losses.get(name, 0) + loss_module(*args)
+        if not losses:
+            raise ValueError(f'{type(self).__name__}: decode_head.loss_decode is empty, nothing to train')
+        return losses
+
+
+@MODELS.register_module()
+class SegEstimator(_DenseLossMixin, BaseEstimator):
+    """Body-part segmentation: logits are upsampled (bilinear) to the label size for the losses."""
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
+        logits = self.decode_head(self.extract_feat(inputs))
+        labels = torch.stack([ds.gt_sem_seg.data for ds in data_samples])[:, 0].long().to(logits.device)
+        logits = resize_like(logits, labels.shape[-2:])
+        return self._sum_losses((m, (logits, labels)) for m in self.decode_head.loss_decode)
+
+    def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
+        logits = self.decode_head(self.extract_feat(inputs))
+        logits = resize_like(logits, inputs.shape[-2:])
+        for ds, lg in zip(data_samples, logits):
+            lg = invert_test_resize(lg, ds.metainfo)
+            ds.seg_logits = PixelData(data=lg)
+            ds.pred_sem_seg = PixelData(data=lg.argmax(0, keepdim=True))
+        return data_samples
+
+
+@MODELS.register_module()
+class DenseEstimator(_DenseLossMixin, BaseEstimator):
+    """Per-pixel regression (``task`` 'normal' or 'albedo'); normals are unit-normalised in ``predict``."""
+
+    def __init__(self, *args, task: str = 'normal', **kwargs):
+        super().__init__(*args, **kwargs)
+        if task not in ('normal', 'albedo', 'pointmap'):
+            raise ValueError(f"task must be 'normal', 'albedo' or 'pointmap', got {task!r}")
+        self.task = task
+
+    def _targets(self, data_samples, device):
+        gt = torch.stack([getattr(ds, f'gt_{self.task}').data for ds in data_samples]).float().to(device)
+        masks = [ds.gt_mask.data if 'gt_mask' in ds else torch.ones_like(gt[0, :1]) for ds in data_samples]
+        return gt, torch.stack(masks).to(device)
+
+    def _dense_losses(self, pred, data_samples, extra=()):
+        gt, mask = self._targets(data_samples, pred.device)
+        pred = resize_like(pred, gt.shape[-2:])
+        items = [(m, (pred, gt, mask)) for m in self.decode_head.loss_decode if not isinstance(m, ScaleL1Loss)]
+        return self._sum_losses(items + list(extra))
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
+        return self._dense_losses(self.decode_head(self.extract_feat(inputs)), data_samples)
+
+    def _finish(self, pred: torch.Tensor, ds, scale_factor: float = 1.0):
+        pred = invert_test_resize(pred, ds.metainfo)
+        if self.task == 'normal':
+            pred = F.normalize(pred, dim=0)
+        setattr(ds, f'pred_{self.task}', PixelData(data=pred * scale_factor))
+
+    def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
+        pred = resize_like(self.decode_head(self.extract_feat(inputs)), inputs.shape[-2:])
+        for ds, p in zip(data_samples, pred):
+            self._finish(p, ds)
+        return data_samples
+
+
+@MODELS.register_module()
+class PointmapEstimator(DenseEstimator):
+    """Canonical pointmap + scale. ``ScaleL1Loss`` entries of ``loss_decode`` take (scale, ``gt_scale``).
+
+    In ``predict`` a letterbox resize by ``s`` (metainfo ``letterbox_scale``) multiplied fx by s, so the canonical
+    pointmap and the scale of the original image are the network's × s; ``pred_scale`` is stored in the metainfo.
+    """
+
+    def __init__(self, *args, task: str = 'pointmap', **kwargs):
+        super().__init__(*args, task=task, **kwargs)
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
+        pointmap, scale = self.decode_head(self.extract_feat(inputs))
+        gt_scale = scale.new_tensor([float(ds.metainfo.get('gt_scale', float('nan'))) for ds in data_samples])
+        extra = [(m, (scale, gt_scale)) for m in self.decode_head.loss_decode if isinstance(m, ScaleL1Loss)]
+        return self._dense_losses(pointmap, data_samples, extra)
+
+    def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
+        pointmap, scale = self.decode_head(self.extract_feat(inputs))
+        pointmap = resize_like(pointmap, inputs.shape[-2:])
+        for ds, p, s in zip(data_samples, pointmap, scale[:, 0]):
+            factor = float(ds.metainfo.get('letterbox_scale', 1.0))
+            self._finish(p, ds, factor)
+            ds.set_metainfo(dict(pred_scale=float(s) * factor))
+        return data_samples

@@ -1,0 +1,69 @@
+"""Shared body of the pixel-regression heads (normal, pointmap, albedo; SPEC §2.3).
+
+``input_conv`` (3×3 conv, norm, SiLU) -> 4 × ``upsample_blocks`` (3×3 conv to 4·out, PixelShuffle(2), norm, SiLU)
+-> ``conv_layers`` (3×3 conv, norm, SiLU per entry) -> a final 1×1 conv to ``out_channels`` named by the subclass.
+"""
+from typing import Callable, Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from ..losses.loss_list import build_losses
+from .conv_stacks import build_conv_layers
+
+
+def instance_norm(channels: int) -> nn.Module:
+    return nn.InstanceNorm2d(channels)  # eps 1e-5, no affine, no running stats
+
+
+def build_upsample_blocks(in_channels: int, out_channels: Sequence[int],
+                          norm: Callable[[int], nn.Module]) -> nn.ModuleList:
+    """One (Conv2d(cur, 4·out, 3), PixelShuffle(2), norm, SiLU) block per entry: each doubles H and W."""
+    blocks = nn.ModuleList()
+    for out in out_channels:
+        blocks.append(nn.Sequential(nn.Conv2d(in_channels, 4 * out, 3, padding=1, bias=True), nn.PixelShuffle(2),
+                                    norm(out), nn.SiLU(inplace=True)))
+        in_channels = out
+    return blocks
+
+
+class DenseRegressionHead(BaseModule):
+    """Base of :class:`NormalHead`, :class:`PointmapHead`, :class:`AlbedoHead`.
+
+    Args:
+        in_channels (int): backbone channels C.
+        upsample_channels (Sequence[int]): output channels of the PixelShuffle blocks (4 blocks = 16×).
+        conv_out_channels / conv_kernel_sizes: the conv stack after upsampling.
+        out_channels (int): channels of the final 1×1 conv (3).
+        loss_decode (dict | list[dict], optional): loss configs, built into ``self.loss_decode``.
+
+    forward: featmap [B, C, h, w] -> [B, out_channels, h·2^n, w·2^n] (no output activation).
+    """
+    final_layer_name = 'conv_out'
+    norm_layer: Callable[[int], nn.Module] = staticmethod(instance_norm)
+
+    def __init__(self, in_channels: int, upsample_channels: Sequence[int], conv_out_channels: Sequence[int],
+                 conv_kernel_sizes: Sequence[int], out_channels: int = 3, loss_decode=None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        norm = self.norm_layer
+        self.input_conv = nn.Sequential(nn.Conv2d(in_channels, in_channels, 3, padding=1, bias=True),
+                                        norm(in_channels), nn.SiLU(inplace=True))
+        self.upsample_blocks = build_upsample_blocks(in_channels, upsample_channels, norm)
+        last = upsample_channels[-1] if len(upsample_channels) else in_channels
+        for k in conv_kernel_sizes:
+            if k % 2 != 1:
+                raise ValueError(f'conv_kernel_sizes must be odd, got {list(conv_kernel_sizes)}')
+        self.conv_layers = build_conv_layers(last, conv_out_channels, conv_kernel_sizes, norm=norm)
+        last = conv_out_channels[-1] if len(conv_out_channels) else last
+        setattr(self, self.final_layer_name, nn.Conv2d(last, out_channels, 1))
+        self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
+
+    def forward_dense(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.input_conv(x)
+        for block in self.upsample_blocks:
+            x = block(x)
+        return getattr(self, self.final_layer_name)(self.conv_layers(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_dense(x)

@@ -1,0 +1,40 @@
+"""Body-part segmentation head (SPEC §2.2): deconv stack -> 1×1 conv stack -> ``conv_seg`` logits."""
+from typing import Sequence
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from sapiens2.registry import MODELS
+from ..losses.loss_list import build_losses
+from .conv_stacks import build_conv_layers, build_deconv_layers
+
+
+@MODELS.register_module()
+class SegHead(BaseModule):
+    """Released layout: ``deconv_layers.{0,3,..}``, ``conv_layers.{0,3,..}``, ``conv_seg``.
+
+    Args:
+        in_channels (int): backbone channels C.
+        deconv_out_channels / deconv_kernel_sizes: stride-2 deconvs (released (512, 256, 128, 64), k=4: 16×).
+        conv_out_channels / conv_kernel_sizes: convs after the deconvs (released (64, 64), k=1).
+        num_classes (int): output classes (29).
+        loss_decode (dict | list[dict], optional): loss configs, built into ``self.loss_decode``.
+
+    forward: featmap [B, C, h, w] -> logits [B, num_classes, h·2^n, w·2^n].
+    """
+
+    def __init__(self, in_channels: int, deconv_out_channels: Sequence[int] = (512, 256, 128, 64),
+                 deconv_kernel_sizes: Sequence[int] = (4, 4, 4, 4), conv_out_channels: Sequence[int] = (64, 64),
+                 conv_kernel_sizes: Sequence[int] = (1, 1), num_classes: int = 29, loss_decode=None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.deconv_layers = build_deconv_layers(in_channels, deconv_out_channels, deconv_kernel_sizes)
+        last = deconv_out_channels[-1] if len(deconv_out_channels) else in_channels
+        self.conv_layers = build_conv_layers(last, conv_out_channels, conv_kernel_sizes)
+        last = conv_out_channels[-1] if len(conv_out_channels) else last
+        self.conv_seg = nn.Conv2d(last, num_classes, 1)
+        self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_seg(self.conv_layers(self.deconv_layers(x)))
