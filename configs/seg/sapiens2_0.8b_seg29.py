@@ -1,5 +1,5 @@
 # Sapiens2-0.8B body-part segmentation (29 classes): released head widths, AdamW lr 5e-4, layer decay 0.85.
-_base_ = ['../_base_/models/sapiens2_0.8b.py', './_base_/seg29.py']
+_base_ = ['../_base_/models/sapiens2_0.8b.py', './_base_/seg29.py', '../_base_/strategies/ddp.py']
 
 pretrained = '{{$SAPIENS_CHECKPOINT_ROOT:~/sapiens2_host}}/pretrain/sapiens2_0.8b_pretrain.safetensors'
 model = dict(

@@ -1,5 +1,5 @@
 # Sapiens2-1B body-part segmentation (29 classes): released head widths, AdamW lr 5e-4, layer decay 0.90.
-_base_ = ['../_base_/models/sapiens2_1b.py', './_base_/seg29.py']
+_base_ = ['../_base_/models/sapiens2_1b.py', './_base_/seg29.py', '../_base_/strategies/fsdp.py']
 
 pretrained = '{{$SAPIENS_CHECKPOINT_ROOT:~/sapiens2_host}}/pretrain/sapiens2_1b_pretrain.safetensors'
 model = dict(
