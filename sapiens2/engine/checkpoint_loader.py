@@ -1,0 +1,28 @@
+"""MMEngine's local checkpoint loader made to read ``.safetensors`` and our own MMEngine ``.pth`` on torch >= 2.6.
+
+``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and MMEngine checkpoints hold message hubs and numpy
+objects, so ``load_from``, ``resume`` and :func:`mmengine.runner.load_checkpoint` fail on the files MMEngine itself
+wrote. Importing :mod:`sapiens2.engine` replaces the loader of local paths (prefix ``''``) with
+:func:`load_from_local`; URLs and other schemes keep MMEngine's loaders.
+"""
+import os.path as osp
+
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from sapiens2.utils.checkpoint import expand_path, read_state_dict
+
+
+def load_from_local(filename: str, map_location=None) -> dict:
+    """A checkpoint dict from a local file: ``.safetensors`` -> ``{'state_dict': tensors}``; ``.pth`` -> the
+    MMEngine checkpoint as saved (``meta``, ``state_dict``, ``optimizer``, ``message_hub``, ...), loaded with
+    ``weights_only=False`` (these are our own files, not untrusted input)."""
+    import torch
+    filename = expand_path(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint not found: {filename}')
+    if filename.endswith('.safetensors'):
+        return dict(state_dict=read_state_dict(filename, map_location or 'cpu'))
+    return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

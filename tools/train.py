@@ -1,0 +1,86 @@
+"""Train a sapiens2 model from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [auto|PATH]] [--amp] [--cfg-options k=v ...]
+                                 [--launcher none|pytorch|slurm]
+
+Runs ``cfg.runner_type`` when the config sets it (e.g. ``FlexibleRunner`` with a ``strategy`` from
+``configs/_base_/strategies/``), else :class:`sapiens2.engine.Sapiens2Runner` (strict ``load_from``, gloo + CPU DDP when
+there is no GPU). Multi-process runs: ``tools/dist_train.sh CONFIG N [args]``.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a sapiens2 model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the latest checkpoint of the work dir (no value / "auto") or from PATH')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bf16 autocast (CPU and GPU, no loss scaling)')
+    parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. train_cfg.max_iters=10 optim_wrapper.optimizer.lr=1e-4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def setup_amp(cfg: Config) -> None:
+    """Switch the optim wrapper to bf16 autocast (:class:`sapiens2.engine.AutocastOptimWrapper`); an explicit
+    ``AmpOptimWrapper`` (fp16 + GradScaler on GPU) in the config is kept."""
+    optim_wrapper = cfg.optim_wrapper
+    if optim_wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper',
+                                                     'AutocastOptimWrapper', 'sapiens2.AutocastOptimWrapper'):
+        return
+    if optim_wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'mmengine.OptimWrapper'):
+        raise ValueError(f'--amp: cannot make optim_wrapper.type={optim_wrapper.type!r} mixed precision; set an '
+                         "autocast wrapper in the config instead (type='AutocastOptimWrapper')")
+    optim_wrapper.type = 'AutocastOptimWrapper'
+    optim_wrapper.dtype = 'bfloat16'
+
+
+def build_cfg(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        setup_amp(cfg)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise KeyError(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    return cfg
+
+
+def build_runner(cfg: Config):
+    import sapiens2.engine  # noqa: F401  (checkpoint loader, Sapiens2Runner, optim wrappers, strategies)
+    from mmengine.registry import RUNNERS
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    from sapiens2.engine import Sapiens2Runner
+    return Sapiens2Runner.from_cfg(cfg)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runner = build_runner(build_cfg(args))
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
