@@ -1,15 +1,18 @@
-"""``Sapiens2Runner``: MMEngine's ``Runner`` with a strict ``load_from`` report and CPU (gloo) distributed runs."""
+"""``Sapiens2Runner`` / ``Sapiens2FlexibleRunner``: MMEngine's runners with a strict ``load_from`` report
+(and, for ``Runner``, CPU (gloo) distributed runs; the flexible runner's strategies handle that themselves)."""
+import os.path as osp
 import re
 
 import torch
 from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
-from mmengine.runner import Runner
+from mmengine.runner import FlexibleRunner, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.parallel import DistributedDataParallel
 
 from sapiens2.registry import RUNNERS
-from sapiens2.utils.checkpoint import load_state_dict_checked
+from sapiens2.utils.checkpoint import (CheckpointMismatchError, format_mismatch, load_state_dict_checked,
+                                       read_state_dict, state_dict_mismatch)
 from .strategies.dist_utils import setup_process_group
 
 
@@ -65,3 +68,25 @@ class Sapiens2Runner(Runner):
         self.logger.info(f'Load checkpoint from {filename} (strict={strict})')
         return checkpoint
 
+
+
+@RUNNERS.register_module()
+class Sapiens2FlexibleRunner(FlexibleRunner):
+    """MMEngine's ``FlexibleRunner`` (DDP / FSDP strategies, ``configs/_base_/strategies/``) with the same strict
+    ``load_from`` as :class:`Sapiens2Runner`: before a full checkpoint file reaches the strategy, its keys and shapes
+    are compared with the model's and every mismatch is reported (``load_from_strict=False`` relaxes it)."""
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = None,
+                        revise_keys: list = [(r'^module\.', '')]):
+        if strict is None:
+            strict = self.cfg.get('load_from_strict', True)
+        if strict and osp.isfile(filename):  # sharded (directory) checkpoints are checked by torch.distributed
+            model = self.strategy.model
+            model = model.module if is_model_wrapper(model) else model
+            state_dict = read_state_dict(filename)
+            for pattern, repl in revise_keys:
+                state_dict = type(state_dict)((re.sub(pattern, repl, k), v) for k, v in state_dict.items())
+            report = state_dict_mismatch(model, state_dict)
+            if any(report.values()):
+                raise CheckpointMismatchError(format_mismatch(report, filename))
+        return super().load_checkpoint(filename, map_location=map_location, strict=strict, revise_keys=revise_keys)

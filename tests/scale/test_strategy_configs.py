@@ -19,7 +19,7 @@ def test_strategy_base_merges_and_builds(tmp_path, name, cls):
     cfg_file.write_text(f"_base_ = ['{BASE}/default_runtime.py', '{BASE}/models/sapiens2_5b.py', "
                         f"'{BASE}/strategies/{name}.py']\n")
     cfg = Config.fromfile(str(cfg_file))
-    assert cfg.runner_type == 'FlexibleRunner'
+    assert cfg.runner_type == 'sapiens2.Sapiens2FlexibleRunner'
     assert cfg.backbone.arch == 'sapiens2_5b' and cfg.default_scope == 'sapiens2'
     init_default_scope('mmengine')  # FlexibleRunner builds the strategy before switching to the config's scope
     strategy = STRATEGIES.build(dict(cfg.strategy, work_dir=str(tmp_path)))

@@ -3,7 +3,7 @@
 # bf16 compute and bf16 gradient reduce-scatter with fp32 sharded master weights, per-block activation checkpointing,
 # sharded checkpoints (a DCP directory per checkpoint; consolidate with tools/convert/consolidate_fsdp.py).
 # Launch with tools/dist_train.sh or tools/slurm_train.sh. Do not combine with `--amp` (mixed precision is set here).
-runner_type = 'FlexibleRunner'
+runner_type = 'sapiens2.Sapiens2FlexibleRunner'  # FlexibleRunner with a strict load_from report
 strategy = dict(
     type='sapiens2.FullyShardStrategy',
     shard_modules=('TransformerBlock', ),
