@@ -25,3 +25,10 @@ def tiny_arch():
 @pytest.fixture
 def tiny_gqa_arch():
     return dict(TINY_GQA_ARCH)
+
+
+@pytest.fixture(autouse=True)
+def sapiens2_default_scope():
+    """Every test starts in the scope the configs use; a test that switches scope does not leak into the next."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('sapiens2')
