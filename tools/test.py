@@ -52,13 +52,8 @@ def main(argv=None):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from, cfg.resume = args.checkpoint, False
 
-    import sapiens2.engine  # noqa: F401
-    from mmengine.registry import RUNNERS
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        from sapiens2.engine import Sapiens2Runner
-        runner = Sapiens2Runner.from_cfg(cfg)
+    from sapiens2.engine.launch import build_runner
+    runner = build_runner(cfg)
     metrics = runner.test()
     if args.out and runner.rank == 0:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

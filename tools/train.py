@@ -67,17 +67,9 @@ def build_cfg(args) -> Config:
     return cfg
 
 
-def build_runner(cfg: Config):
-    import sapiens2.engine  # noqa: F401  (checkpoint loader, Sapiens2Runner, optim wrappers, strategies)
-    from mmengine.registry import RUNNERS
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    from sapiens2.engine import Sapiens2Runner
-    return Sapiens2Runner.from_cfg(cfg)
-
-
 def main(argv=None):
     args = parse_args(argv)
+    from sapiens2.engine.launch import build_runner
     runner = build_runner(build_cfg(args))
     runner.train()
 
