@@ -1,8 +1,11 @@
 from .albedo_dataset import AlbedoDataset
+from .coco_wholebody308_dataset import CocoWholeBody308Dataset
 from .dense_folder_dataset import DenseFolderDataset
+from .image_folder_dataset import ImageFolderDataset
+from .keypoints308_dataset import Keypoints308Dataset
 from .normal_dataset import NormalDataset
 from .pointmap_dataset import PointmapDataset
 from .seg_dataset import SegDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['AlbedoDataset', 'DenseFolderDataset', 'NormalDataset', 'PointmapDataset', 'SegDataset']
+__all__ = ['AlbedoDataset', 'CocoWholeBody308Dataset', 'Keypoints308Dataset', 'DenseFolderDataset', 'ImageFolderDataset', 'NormalDataset', 'PointmapDataset', 'SegDataset']

@@ -1,5 +1,7 @@
 # Pretraining schedule (appendix A.1): AdamW betas (0.9, 0.95), wd 0.05 with no decay on norms, biases,
 # positional and special tokens; 1e3-iteration linear warm-up, cosine to 1e-7 per iteration; clip 5.0.
+# It inherits default_runtime.py (and overrides its `train_cfg`): the two cannot be sibling `_base_` files.
+_base_ = ['../default_runtime.py']
 max_iters = 500000
 warmup_iters = 1000
 

@@ -1,8 +1,9 @@
 from .dense_formatting import PackDenseInputs, PackSegInputs, canonical_pointmap
 from .dense_geometric import DenseRandomAffine, DenseRandomFlip, LetterboxResize, letterbox_inverse, letterbox_params
 from .dense_loading import LoadDenseAnnotations
+from .multi_view_transforms import ColorJitterNp2, adjust_hue
 
 __all__ = [
     'PackDenseInputs', 'PackSegInputs', 'canonical_pointmap', 'DenseRandomAffine', 'DenseRandomFlip',
-    'LetterboxResize', 'letterbox_inverse', 'letterbox_params', 'LoadDenseAnnotations'
+    'LetterboxResize', 'letterbox_inverse', 'letterbox_params', 'LoadDenseAnnotations', 'ColorJitterNp2', 'adjust_hue'
 ]

@@ -1,0 +1,34 @@
+# A tiny pretraining run for CPU (~15 s at one thread): C=32, L=2 backbone, 128×96 global / 64×48 local crops,
+# a 2×32 decoder, 256 prototypes (bottleneck 64), plain (non-fused) AdamW at lr 1e-3 without warm-up, teacher
+# momentum 0.9, 150 iterations; images from $DATA_ROOT/tiny_images. LayerScale starts at 1.0 instead of 1e-4 so
+# that the 2-block model's [CLS] depends on the image at init. The DINO term starts low (teacher == student at
+# step 0), rises while centring spreads the teacher's targets, then falls again (tests/pretrain/test_pretrain_run.py).
+_base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/pretrain.py']
+
+max_iters = 150
+model = dict(
+    backbone=dict(_base_.backbone, layer_scale_init_value=1.0),
+    mae_decoder=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+    dino_head=dict(num_prototypes=256, hidden_channels=64, bottleneck_channels=64),
+    teacher_temperature_warmup_iters=10,
+    teacher_momentum=0.9,
+    teacher_momentum_final=0.9,
+    max_iters=max_iters)
+global_view = [dict(_base_.global_view[0], scale=(128, 96)), _base_.global_view[1]]
+local_view = [dict(_base_.local_view[0], scale=(64, 48))] + _base_.local_view[1:]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root='{{$DATA_ROOT:data/}}tiny_images',
+        pipeline=[
+            _base_.train_pipeline[0],
+            dict(_base_.train_pipeline[1], transforms=[global_view, local_view]),
+            _base_.train_pipeline[2],
+        ]))
+optim_wrapper = dict(optimizer=dict(lr=1e-3, fused=False))
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=max_iters)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=max_iters))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])

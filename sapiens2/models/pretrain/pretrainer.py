@@ -1,0 +1,186 @@
+"""Sapiens2 self-supervised pretraining model: MAE + [CLS] self-distillation (DINO) + KoLeo (SPEC §3)."""
+import math
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModel, ExponentialMovingAverage
+from torch import nn
+
+from sapiens2.registry import MODELS
+from .losses import (dino_cross_entropy, koleo_loss, mae_loss, normalize_patch_targets, patchify, teacher_probs,
+                     update_center)
+from .masking import BlockPatchMaskGenerator, split_visible
+
+
+@MODELS.register_module()
+class Sapiens2Pretrainer(BaseModel):
+    """Student ``backbone`` (+ ``mae_decoder``, ``dino_head``) and an EMA ``teacher`` (backbone + head).
+
+    Inputs are a list of views (``mmpretrain.SelfSupDataPreprocessor`` output): ``num_global_views`` tensors
+    [B, 3, Hg, Wg] first, then local views [B, 3, Hl, Wl].
+
+    * MAE: each global view is masked (``mask_cfg``; after the tokenizer for the 4K backbone); the encoder sees
+      the 9 prefix tokens + visible tokens only (RoPE gathered per sample); the decoder reconstructs per-patch
+      normalised pixels; MSE over masked patches, averaged over the global views.
+    * CL: the teacher sees the global views unmasked; the student's [CLS] of every view (masked globals, unmasked
+      locals) goes through ``dino_head``; :func:`dino_cross_entropy` over global<->other-global and
+      global<->local pairs, teacher centred (``center_momentum``) and sharpened (temperature warm-up).
+    * KoLeo on the student's pre-head [CLS] of each global view, averaged.
+
+    The teacher is updated at the start of each training forward from the current student (equivalent to an
+    update right after the previous optimiser step, and independent of the model wrapper); its momentum follows
+    a cosine from ``teacher_momentum`` to ``teacher_momentum_final`` over ``max_iters``.
+    MMEngine's EMA ``momentum`` is the weight of the new value, so it is set to ``1 - teacher_momentum``.
+
+    Returns (mode='loss'): ``dict(loss_mae, loss_cl, loss_koleo)``, each already multiplied by its
+    ``loss_weights`` entry (defaults mae 1.0, cl 0.4, koleo 0.04).
+    """
+
+    def __init__(self, backbone: dict, mae_decoder: dict, dino_head: dict, mask_cfg: Optional[dict] = None,
+                 num_global_views: int = 2, loss_weights: Optional[dict] = None, student_temperature: float = 0.1,
+                 teacher_temperature: float = 0.07, teacher_temperature_warmup: float = 0.065,
+                 teacher_temperature_warmup_iters: int = 1000, teacher_momentum: float = 0.992,
+                 teacher_momentum_final: Optional[float] = None, max_iters: int = 500000,
+                 center_momentum: float = 0.9, data_preprocessor: Optional[dict] = None, init_cfg=None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        backbone = dict(backbone, out_type='raw')
+        self.backbone = MODELS.build(backbone)
+        C = self.backbone.embed_dims
+        self.patch_size = self.backbone.input_divisor  # pixels per (tokenizer) token side
+        self.mae_decoder = MODELS.build(dict(dict(type='MAEDecoder'), in_channels=C,
+                                             out_channels=self.patch_size**2 * 3,
+                                             num_prefix_tokens=self.backbone.num_prefix_tokens, **mae_decoder))
+        self.dino_head = MODELS.build(dict(dict(type='DINOProjectionHead'), in_channels=C, **dino_head))
+        self.teacher = ExponentialMovingAverage(
+            nn.ModuleDict(dict(backbone=self.backbone, dino_head=self.dino_head)),
+            momentum=0.5)  # placeholder (MMEngine asserts 0 < m < 1): update_teacher sets 1 - momentum(step)
+        self.mask_generator = BlockPatchMaskGenerator(**(mask_cfg or {}))
+        self.num_global_views = num_global_views
+        self.loss_weights = dict(mae=1.0, cl=0.4, koleo=0.04)
+        self.loss_weights.update(loss_weights or {})
+        self.student_temperature = student_temperature
+        self.teacher_temperature = teacher_temperature
+        self.teacher_temperature_warmup = teacher_temperature_warmup
+        self.teacher_temperature_warmup_iters = teacher_temperature_warmup_iters
+        self.teacher_momentum = teacher_momentum
+        self.teacher_momentum_final = teacher_momentum if teacher_momentum_final is None else teacher_momentum_final
+        self.max_iters = max_iters
+        self.center_momentum = center_momentum
+        self.register_buffer('center', torch.zeros(1, self.dino_head.prototypes.out_features))
+        self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))  # training forwards so far
+
+    # ------------------------------------------------------------------ schedules
+    def current_teacher_temperature(self, step: int) -> float:
+        """Linear warm-up ``warmup -> final`` over the first ``teacher_temperature_warmup_iters`` iterations."""
+        n = self.teacher_temperature_warmup_iters
+        if n <= 0 or step >= n:
+            return self.teacher_temperature
+        return self.teacher_temperature_warmup + (self.teacher_temperature - self.teacher_temperature_warmup) * step / n
+
+    def current_teacher_momentum(self, step: int) -> float:
+        """Cosine from ``teacher_momentum`` to ``teacher_momentum_final`` over ``max_iters``."""
+        base, final = self.teacher_momentum, self.teacher_momentum_final
+        return final - (final - base) * (math.cos(math.pi * min(step, self.max_iters) / self.max_iters) + 1) / 2
+
+    @torch.no_grad()
+    def update_teacher(self, step: int):
+        self.teacher.momentum = 1.0 - self.current_teacher_momentum(step)
+        self.teacher.update_parameters(nn.ModuleDict(dict(backbone=self.backbone, dino_head=self.dino_head)))
+
+    # ------------------------------------------------------------------ encoder passes
+    @staticmethod
+    def encode(backbone, images: torch.Tensor, ids_keep: Optional[torch.Tensor] = None):
+        """images [B, 3, H, W] (+ visible token indices ids_keep [B, n_vis]) -> (tokens [B, prefix + n_vis, C]
+        after the final norm, (h, w)). Masking happens after the patch embed / 4K tokenizer."""
+        x, hw = backbone.embed_patches(images)
+        sin, cos = backbone.rope_embed(H=hw[0], W=hw[1])
+        if ids_keep is not None:
+            x = torch.gather(x, 1, ids_keep[..., None].expand(-1, -1, x.shape[-1]))
+            sin, cos = sin[ids_keep], cos[ids_keep]  # [B, n_vis, hd] per-sample RoPE
+        x = backbone.drop_after_pos(backbone.prepend_prefix_tokens(x))
+        for i in range(backbone.num_layers):
+            x = backbone.forward_block(i, x, (sin, cos))
+        if backbone.final_norm:
+            x = backbone.ln1(x)
+        return x, hw
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Student [CLS] features [B, C] of unmasked images."""
+        return self.encode(self.backbone, inputs)[0][:, 0]
+
+    # ------------------------------------------------------------------ losses
+    def loss(self, inputs: List[torch.Tensor], data_samples=None) -> Dict[str, torch.Tensor]:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < self.num_global_views:
+            raise ValueError(f'Sapiens2Pretrainer expects a list of >= {self.num_global_views} views '
+                             f'({self.num_global_views} global first), got {type(inputs).__name__}')
+        step = int(self.num_steps)
+        if self.training:
+            self.update_teacher(step)
+            self.num_steps += 1
+        globals_, locals_ = inputs[:self.num_global_views], inputs[self.num_global_views:]
+
+        # teacher: unmasked global views, no gradients
+        with torch.no_grad():
+            teacher = self.teacher.module
+            t_logits = [teacher['dino_head'](self.encode(teacher['backbone'], g)[0][:, 0]) for g in globals_]
+            temp = self.current_teacher_temperature(step)
+            t_probs = [teacher_probs(t, self.center, temp) for t in t_logits]
+
+        # student: masked global views (MAE + CLS), unmasked local views (CLS)
+        mae_terms, koleo_terms, s_cls = [], [], []
+        for g in globals_:
+            B = g.shape[0]
+            self.backbone.check_input(g)
+            h, w = g.shape[-2] // self.patch_size, g.shape[-1] // self.patch_size  # token grid (after tokenizer)
+            mask = self.mask_generator(B, h, w, device=g.device)
+            ids_keep, _ = split_visible(mask)
+            x, hw = self.encode(self.backbone, g, ids_keep)
+            pred = self.mae_decoder(x, ids_keep, hw)
+            target = normalize_patch_targets(patchify(g.float(), self.patch_size))
+            mae_terms.append(mae_loss(pred, target, mask))
+            s_cls.append(x[:, 0])
+            if B > 1:
+                koleo_terms.append(koleo_loss(x[:, 0]))
+        for v in locals_:
+            s_cls.append(self.encode(self.backbone, v)[0][:, 0])
+        s_logits = [self.dino_head(c) for c in s_cls]
+        loss_cl = dino_cross_entropy(s_logits, t_probs, self.student_temperature)
+        if self.training:
+            update_center(self.center, torch.cat(t_logits), self.center_momentum)
+
+        loss_mae = torch.stack(mae_terms).mean()
+        loss_koleo = torch.stack(koleo_terms).mean() if koleo_terms else loss_mae.new_zeros(())
+        w = self.loss_weights
+        return dict(loss_mae=w['mae'] * loss_mae, loss_cl=w['cl'] * loss_cl, loss_koleo=w['koleo'] * loss_koleo)
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """:meth:`BaseModel.train_step` that skips the optimiser step (and logs it) when the loss is not finite."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        parsed_loss, log_vars = self.parse_losses(losses)
+        if not torch.isfinite(parsed_loss):
+            print_log(f'Sapiens2Pretrainer: non-finite loss at step {int(self.num_steps) - 1} '
+                      f'({ {k: float(v.detach()) for k, v in log_vars.items()} }); optimiser step skipped',
+                      logger='current', level=30)
+            optim_wrapper.zero_grad()
+            log_vars['skipped_steps'] = torch.ones(())
+            return log_vars
+        optim_wrapper.update_params(parsed_loss)
+        return log_vars
+
+    def predict(self, inputs, data_samples=None):
+        raise NotImplementedError('Sapiens2Pretrainer has no predict mode; export the backbone with '
+                                  'tools/convert/pretrain_to_backbone.py and probe it')
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            if isinstance(inputs, (list, tuple)):
+                return [self.extract_feat(v) for v in inputs]
+            return self.extract_feat(inputs)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")

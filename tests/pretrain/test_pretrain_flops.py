@@ -1,0 +1,34 @@
+"""Masked student encoder FLOPs: the counting tool vs an analytic count, and the <= 30% target at 75% masking."""
+import os.path as osp
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT, TINY_ARCH
+
+sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'analysis'))
+from pretrain_flops import encoder_flops  # noqa: E402
+
+
+def analytic_flops(C, L, H, F, n_patches, n_tokens, patch=16):
+    """Multiply-adds x 2 of the patch-embed conv (all patches) and L blocks over n_tokens tokens (MHA, SwiGLU)."""
+    hd = C // H
+    conv = 2 * n_patches * C * 3 * patch * patch
+    linear = 2 * n_tokens * (C * C + 2 * C * C + C * C + C * 2 * F + F * C)
+    attention = 2 * 2 * H * n_tokens * n_tokens * hd
+    return conv + L * (linear + attention)
+
+
+def test_counted_flops_match_analytic_count():
+    arch = dict(TINY_ARCH)
+    r = encoder_flops(arch, size=(128, 96), mask_ratio=0.75)
+    n = 8 * 6
+    C, L, H, F = arch['embed_dims'], arch['num_layers'], arch['num_heads'], arch['feedforward_channels']
+    assert r['unmasked'] == analytic_flops(C, L, H, F, n, 9 + n)
+    assert r['masked'] == analytic_flops(C, L, H, F, n, 9 + n - 36)
+
+
+def test_75_percent_masking_costs_at_most_30_percent():
+    r = encoder_flops('sapiens2_0.1b', size=(1024, 768), mask_ratio=0.75)
+    assert r['ratio'] <= 0.30
+    assert r['ratio'] == pytest.approx(0.192, abs=0.002)  # the README figure
