@@ -1,4 +1,4 @@
 # Sapiens2-0.4b pretraining at 1024×768 (appendix A.1 recipe; see configs/pretrain/_base_/pretrain.py).
-_base_ = ['../_base_/models/sapiens2_0.4b.py', './_base_/pretrain.py']
+_base_ = ['../_base_/models/sapiens2_0.4b.py', './_base_/pretrain.py', '../_base_/strategies/ddp.py']
 
 model = dict(backbone=dict(_base_.backbone, with_cp=True))

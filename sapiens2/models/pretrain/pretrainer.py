@@ -85,8 +85,19 @@ class Sapiens2Pretrainer(BaseModel):
 
     @torch.no_grad()
     def update_teacher(self, step: int):
+        """teacher <- m * teacher + (1 - m) * student (the first update copies the student, so weights loaded after
+        construction reach the teacher). Walks the live parameters rather than the references
+        ``ExponentialMovingAverage`` took at construction, so it also works once a strategy (FSDP) has replaced
+        the parameters by sharded ones."""
         self.teacher.momentum = 1.0 - self.current_teacher_momentum(step)
-        self.teacher.update_parameters(nn.ModuleDict(dict(backbone=self.backbone, dino_head=self.dino_head)))
+        student = nn.ModuleDict(dict(backbone=self.backbone, dino_head=self.dino_head))
+        first = int(self.teacher.steps) == 0
+        for t, s in zip(self.teacher.module.parameters(), student.parameters()):
+            if first:
+                t.copy_(s)
+            else:
+                t.lerp_(s, self.teacher.momentum)  # MMEngine's convention: momentum = weight of the new value
+        self.teacher.steps += 1
 
     # ------------------------------------------------------------------ encoder passes
     @staticmethod
