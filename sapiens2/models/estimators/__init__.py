@@ -1,4 +1,5 @@
 from .base_estimator import BaseEstimator
 from .dense_estimator import DenseEstimator, PointmapEstimator, SegEstimator
+from .topdown_pose_estimator import TopdownPoseEstimator
 
-__all__ = ['BaseEstimator', 'DenseEstimator', 'PointmapEstimator', 'SegEstimator']
+__all__ = ['BaseEstimator', 'DenseEstimator', 'PointmapEstimator', 'SegEstimator', 'TopdownPoseEstimator']

@@ -1,5 +1,6 @@
 from .cross_entropy_loss import WeightedCrossEntropyLoss
 from .dice_loss import DiceLoss
+from .keypoint_mse_loss import KeypointMSELoss, KeypointOHKMMSELoss
 from .loss_list import build_losses
 from .pointmap_losses import (DepthNormalizedL1Loss, IntrinsicsConsistencyLoss, MultiScaleL1Loss,
                               NormalFromPointmapLoss, ShiftInvariantL1Loss, SILogLoss, normals_from_pointmap)
@@ -7,7 +8,8 @@ from .regression_losses import (ChromaticityL1Loss, CosineSimilarityLoss, Gradie
                                 PixelRegressionLoss, ScaleL1Loss)
 
 __all__ = [
-    'WeightedCrossEntropyLoss', 'DiceLoss', 'build_losses', 'DepthNormalizedL1Loss', 'IntrinsicsConsistencyLoss',
+    'WeightedCrossEntropyLoss', 'DiceLoss', 'KeypointMSELoss', 'KeypointOHKMMSELoss', 'build_losses',
+    'DepthNormalizedL1Loss', 'IntrinsicsConsistencyLoss',
     'MultiScaleL1Loss', 'NormalFromPointmapLoss', 'ShiftInvariantL1Loss', 'SILogLoss', 'normals_from_pointmap',
     'ChromaticityL1Loss', 'CosineSimilarityLoss', 'GradientLoss', 'MeanColorLoss', 'PixelRegressionLoss',
     'ScaleL1Loss'

@@ -1,0 +1,55 @@
+"""COCO-format 308-keypoint dataset (top-down): ``keypoints`` of length 3·308 per person, GT boxes."""
+import os.path as osp
+import warnings
+from typing import Optional
+
+import numpy as np
+from mmpose.datasets.datasets.base import BaseCocoStyleDataset
+
+from sapiens2.registry import DATASETS
+
+KEYPOINTS308_METAINFO_FILE = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+                                      '_base_', 'datasets', 'keypoints308.py')
+
+
+@DATASETS.register_module()
+class Keypoints308Dataset(BaseCocoStyleDataset):
+    """mmpose's COCO-style top-down dataset with the 308-keypoint metainfo
+    (``configs/_base_/datasets/keypoints308.py``, generated from ``keypoints308.json``).
+
+    Checks per annotation: a keypoint list whose length is not 3·308 raises naming the annotation id; a box with
+    non-positive width or height (after clipping to the image) is skipped with a warning (count in
+    ``num_skipped_boxes``). Subclasses convert other layouts by overriding :meth:`keypoints308`.
+    """
+
+    METAINFO: dict = dict(from_file=KEYPOINTS308_METAINFO_FILE)
+    num_skipped_boxes = 0
+
+    def keypoints308(self, ann: dict) -> Optional[np.ndarray]:
+        """Raw annotation -> keypoints [308, 3] (x, y, visibility), or None when the annotation has none."""
+        if 'keypoints' not in ann:
+            return None
+        kpts = np.asarray(ann['keypoints'], dtype=np.float32)
+        num = self.metainfo['num_keypoints']
+        if kpts.size != 3 * num:
+            raise ValueError(f'{self.ann_file}: annotation id {ann.get("id")} has {kpts.size} keypoint values, '
+                             f'expected 3 x {num} = {3 * num}')
+        return kpts.reshape(num, 3)
+
+    def parse_data_info(self, raw_data_info: dict) -> Optional[dict]:
+        ann, img = raw_data_info['raw_ann_info'], raw_data_info['raw_img_info']
+        if 'bbox' not in ann:
+            return None
+        kpts = self.keypoints308(ann)
+        if kpts is None:
+            return None
+        x, y, w, h = ann['bbox']
+        x1, x2 = np.clip([x, x + w], 0, img['width'] - 1)
+        y1, y2 = np.clip([y, y + h], 0, img['height'] - 1)
+        if not (x2 > x1 and y2 > y1):
+            warnings.warn(f'{self.ann_file}: annotation id {ann.get("id")} (image {img.get("file_name")}) has an '
+                          f'empty or degenerate box {ann["bbox"]}; skipped')
+            type(self).num_skipped_boxes += 1
+            return None
+        ann = dict(ann, keypoints=kpts.flatten().tolist(), num_keypoints=int(np.count_nonzero(kpts[:, 2] > 0)))
+        return super().parse_data_info(dict(raw_data_info, raw_ann_info=ann))
