@@ -1,6 +1,6 @@
 # Sapiens2-0.8B 308-keypoint pose: released head widths, AdamW lr 5e-4, layer decay 0.85, grad clip 4,
 # 1e4 iterations (the schedule base), 1024×768 input, flip test.
-_base_ = ['../_base_/models/sapiens2_0.8b.py', './_base_/sapiens2_308kpt.py']
+_base_ = ['../_base_/models/sapiens2_0.8b.py', './_base_/sapiens2_308kpt.py', '../_base_/strategies/ddp.py']
 
 pretrained = '{{$SAPIENS_CHECKPOINT_ROOT:~/sapiens2_host}}/pretrain/sapiens2_0.8b_pretrain.safetensors'
 model = dict(

@@ -1,6 +1,6 @@
 # Sapiens2-1B 308-keypoint pose: released 1b head widths (deconv 1536, 1024; conv 768, 512, 256), AdamW lr 5e-4,
 # layer decay 0.90, grad clip 4, 2e4 iterations, 1024×768 input, flip test.
-_base_ = ['../_base_/models/sapiens2_1b.py', './_base_/sapiens2_308kpt.py']
+_base_ = ['../_base_/models/sapiens2_1b.py', './_base_/sapiens2_308kpt.py', '../_base_/strategies/fsdp.py']
 
 pretrained = '{{$SAPIENS_CHECKPOINT_ROOT:~/sapiens2_host}}/pretrain/sapiens2_1b_pretrain.safetensors'
 max_iters = 20000

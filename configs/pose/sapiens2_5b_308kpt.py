@@ -1,6 +1,6 @@
 # Sapiens2-5B 308-keypoint pose: released head widths, AdamW lr 1e-4, layer decay 0.94, grad clip 4, 2e4 iterations,
 # 1024×768 input, flip test.
-_base_ = ['../_base_/models/sapiens2_5b.py', './_base_/sapiens2_308kpt.py']
+_base_ = ['../_base_/models/sapiens2_5b.py', './_base_/sapiens2_308kpt.py', '../_base_/strategies/fsdp.py']
 
 pretrained = '{{$SAPIENS_CHECKPOINT_ROOT:~/sapiens2_host}}/pretrain/sapiens2_5b_pretrain.safetensors'
 max_iters = 20000
