@@ -38,6 +38,8 @@ def tiny_run(tmp_path_factory):
     del os.environ['DATA_ROOT']
     cfg.work_dir = str(root / 'work')
     cfg.log_level = 'WARNING'
+    # MMEngine's Visualizer is a named process-wide instance: a unique name keeps an earlier test's save_dir out
+    cfg.visualizer.name = f'visualizer_{root.name}'
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matmuls: threading only costs on a shared machine
     try:
