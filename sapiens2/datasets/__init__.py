@@ -8,4 +8,7 @@ from .pointmap_dataset import PointmapDataset
 from .seg_dataset import SegDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['AlbedoDataset', 'CocoWholeBody308Dataset', 'Keypoints308Dataset', 'DenseFolderDataset', 'ImageFolderDataset', 'NormalDataset', 'PointmapDataset', 'SegDataset']
+__all__ = [
+    'AlbedoDataset', 'CocoWholeBody308Dataset', 'DenseFolderDataset', 'ImageFolderDataset', 'Keypoints308Dataset',
+    'NormalDataset', 'PointmapDataset', 'SegDataset'
+]
