@@ -69,9 +69,10 @@ def build_cfg(args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    from sapiens2.engine.launch import build_runner
+    from sapiens2.engine.launch import build_runner, shutdown_distributed
     runner = build_runner(build_cfg(args))
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 import os
 import socket
 
+import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
@@ -35,3 +36,11 @@ def build_runner(cfg: Config):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Sapiens2Runner.from_cfg(cfg)
+
+
+def shutdown_distributed() -> None:
+    """Wait for every rank, then tear the process group down before the interpreter exits (leaving it to exit-time
+    destructors can abort a rank of a gloo/FSDP run after its work is done)."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

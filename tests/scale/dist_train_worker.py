@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import sapiens2.engine  # noqa: F401  (registers the strategies)
+from sapiens2.engine.launch import shutdown_distributed
 from sapiens2.models.backbones import Sapiens2
 
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, num_tokenizer_layers=1)
@@ -108,6 +109,7 @@ def main():
     if rank == 0:
         torch.save(dict(output=out.detach().float().cpu(), input=x, state_dict=full),
                    osp.join(work_dir, 'final.pth'))
+    shutdown_distributed()
 
 
 if __name__ == '__main__':
