@@ -1,21 +1,4 @@
 #!/usr/bin/env bash
 # Multi-process training with torchrun: tools/dist_train.sh CONFIG NUM_PROCS_PER_NODE [tools/train.py args]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT. Without GPUs the processes use gloo on CPU.
-set -e
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-DIR=$(cd "$(dirname "$0")" && pwd)
-# the checkout's .venv (make install) unless PYTHON is set or another environment is active
-if [ -z "${PYTHON:-}" ]; then
-    if [ -z "${VIRTUAL_ENV:-}" ] && [ -x "$DIR/../.venv/bin/python" ]; then PYTHON="$DIR/../.venv/bin/python"; else PYTHON=python; fi
-fi
-
-PYTHONPATH="$DIR/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$DIR/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT (see tools/dist_launch.sh). Without GPUs: gloo on CPU.
+exec "$(dirname "$0")/dist_launch.sh" train.py "$2" "$1" "${@:3}"

@@ -15,14 +15,19 @@ from sapiens2.utils.checkpoint import expand_path, read_state_dict
 def load_from_local(filename: str, map_location=None) -> dict:
     """A checkpoint dict from a local file: ``.safetensors`` -> ``{'state_dict': tensors}``; ``.pth`` -> the
     MMEngine checkpoint as saved (``meta``, ``state_dict``, ``optimizer``, ``message_hub``, ...), loaded with
-    ``weights_only=False`` (these are our own files, not untrusted input)."""
+    ``weights_only=False`` (these are our own files, not untrusted input); a bare state dict -> ``{'state_dict': it}``.
+    The runners and the DDP / FSDP strategies all read local checkpoints through this loader."""
     import torch
     filename = expand_path(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint not found: {filename}')
     if filename.endswith('.safetensors'):
         return dict(state_dict=read_state_dict(filename, map_location or 'cpu'))
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
+    if isinstance(checkpoint, dict) and 'state_dict' not in checkpoint and checkpoint and \
+            all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        checkpoint = dict(state_dict=checkpoint)  # a bare ``torch.save(model.state_dict())`` file
+    return checkpoint
 
 
 CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

@@ -8,14 +8,14 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
 
 from sapiens2.registry import STRATEGIES
-from .dist_utils import read_checkpoint, setup_process_group
+from .dist_utils import setup_process_group
 
 
 @STRATEGIES.register_module()
 class DeviceAgnosticDDPStrategy(DDPStrategy):
     """:class:`mmengine._strategy.DDPStrategy` for ``FlexibleRunner`` that also runs without GPUs: gloo process
-    group when CUDA is absent, ``device_ids=None`` on CPU, and checkpoints read with ``weights_only=False``
-    (resume of MMEngine checkpoints on torch >= 2.6).
+    group when CUDA is absent and ``device_ids=None`` on CPU. Checkpoints are read through MMEngine's loader,
+    which :mod:`sapiens2.engine.checkpoint_loader` makes handle ``.safetensors`` and torch >= 2.6.
 
     Args: as :class:`mmengine._strategy.DDPStrategy` (``model_wrapper`` defaults to
     ``dict(type='MMDistributedDataParallel', broadcast_buffers=False)``).
@@ -34,12 +34,3 @@ class DeviceAgnosticDDPStrategy(DDPStrategy):
         device_ids = [int(os.environ.get('LOCAL_RANK', 0))] if device == 'cuda' else None
         return MODEL_WRAPPERS.build(self.model_wrapper, default_args=dict(
             type='MMDistributedDataParallel', module=model, device_ids=device_ids))
-
-    def load_checkpoint(self, filename: str, *, map_location='cpu', strict: bool = False,
-                        revise_keys: list = [(r'^module.', '')], callback=None) -> dict:
-        self.logger.info(f'Load checkpoint from {filename}')
-        checkpoint = read_checkpoint(filename, 'cpu' if map_location == 'default' else map_location)
-        if callback is not None:
-            callback(checkpoint)
-        self.load_model_state_dict(checkpoint.pop('state_dict'), strict=strict, revise_keys=revise_keys)
-        return checkpoint

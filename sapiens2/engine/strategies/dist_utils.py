@@ -1,7 +1,5 @@
-"""Helpers shared by the sapiens2 strategies: process-group setup that also works without GPUs, and reading our
-own MMEngine checkpoints on torch >= 2.6 (whose ``torch.load`` defaults to ``weights_only=True``)."""
+"""Process-group setup shared by the sapiens2 strategies and runners, which also works without GPUs."""
 import os
-import os.path as osp
 
 import torch
 import torch.distributed as torch_dist
@@ -26,19 +24,3 @@ def setup_process_group(launcher: str = 'pytorch', backend: str = 'nccl', **kwar
         raise RuntimeError(f'distributed CPU run lacks environment variables {missing}; launch it with torchrun '
                            '(tools/dist_train.sh) or tools/slurm_train.sh')
     torch_dist.init_process_group('gloo', timeout=kwargs.get('timeout'))
-
-
-def read_checkpoint(filename: str, map_location='cpu') -> dict:
-    """A checkpoint dict from a local ``.pth`` (MMEngine checkpoints hold message hubs and numpy objects, so they
-    are read with ``weights_only=False``: they are our own files) or ``.safetensors`` (as ``{'state_dict': ...}``);
-    other URIs go through MMEngine's loaders."""
-    if osp.isfile(filename):
-        if filename.endswith('.safetensors'):
-            from safetensors.torch import load_file
-            return dict(state_dict=load_file(filename, device=str(map_location)))
-        checkpoint = torch.load(filename, map_location=map_location, weights_only=False)
-        if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
-            checkpoint = dict(state_dict=checkpoint)
-        return checkpoint
-    from mmengine.runner.checkpoint import _load_checkpoint
-    return _load_checkpoint(filename, map_location=map_location)
