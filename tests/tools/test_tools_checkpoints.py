@@ -146,3 +146,16 @@ def test_autocast_optim_wrapper_runs_bf16_on_cpu():
     wrapper.update_params(out.float().sum())
     assert layer.weight.dtype == torch.float32 and layer.weight.grad is None  # stepped and zeroed
     assert layer(torch.randn(2, 4)).dtype == torch.float32  # no autocast outside the context
+
+
+def test_local_loader_wraps_a_bare_state_dict(tmp_path):
+    """A plain ``torch.save(model.state_dict())`` file reaches runners and strategies as ``{'state_dict': ...}``."""
+    import torch
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    import sapiens2.engine  # noqa: F401  (registers the loader)
+    path = tmp_path / 'bare.pth'
+    state = {'w': torch.arange(3.0)}
+    torch.save(state, path)
+    loaded = _load_checkpoint(str(path), map_location='cpu')
+    assert set(loaded) == {'state_dict'} and torch.equal(loaded['state_dict']['w'], state['w'])
