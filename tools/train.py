@@ -33,13 +33,16 @@ def parse_args(argv=None):
 
 
 def setup_amp(cfg: Config) -> None:
-    """Switch the optim wrapper to bf16 autocast (:class:`sapiens2.engine.AutocastOptimWrapper`); an explicit
-    ``AmpOptimWrapper`` (fp16 + GradScaler on GPU) in the config is kept."""
+    """Switch the optim wrapper to bf16 autocast (:class:`sapiens2.engine.AutocastOptimWrapper`, which also skips
+    non-finite losses like ``SkipNonFiniteOptimWrapper``); an explicit ``AmpOptimWrapper`` (fp16 + GradScaler on
+    GPU) in the config is kept."""
     optim_wrapper = cfg.optim_wrapper
     if optim_wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper',
                                                      'AutocastOptimWrapper', 'sapiens2.AutocastOptimWrapper'):
         return
-    if optim_wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'mmengine.OptimWrapper'):
+    if optim_wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'mmengine.OptimWrapper',
+                                                         'SkipNonFiniteOptimWrapper',
+                                                         'sapiens2.SkipNonFiniteOptimWrapper'):
         raise ValueError(f'--amp: cannot make optim_wrapper.type={optim_wrapper.type!r} mixed precision; set an '
                          "autocast wrapper in the config instead (type='AutocastOptimWrapper')")
     optim_wrapper.type = 'AutocastOptimWrapper'

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sapiens2.models.pretrain import (dino_cross_entropy, koleo_loss, mae_loss, normalize_patch_targets, patchify,
-                                      teacher_probs, update_center)
+                                      target_entropies, teacher_probs, update_center)
 
 
 def test_dino_uniform_logits_give_log_k():
@@ -47,6 +47,20 @@ def test_center_update():
     update_center(center, logits, momentum=0.9)
     expected = 0.9 * np.array([1.0, -2.0, 0.5]) + 0.1 * np.array([2.0, 1.0, 0.0])
     np.testing.assert_allclose(center.numpy()[0], expected, rtol=1e-6)
+    update_center(center, torch.tensor([[float('nan'), 0.0, 1.0]]), momentum=0.9)  # a non-finite batch is ignored
+    np.testing.assert_allclose(center.numpy()[0], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize('probs, entropy, batch_entropy', [
+    (torch.full((4, 8), 1 / 8), math.log(8), math.log(8)),  # collapsed to uniform
+    (torch.eye(8)[[3, 3, 3, 3]], 0.0, 0.0),  # collapsed to one prototype
+    (torch.eye(8)[[0, 1, 2, 3]], 0.0, math.log(4)),  # one confident, distinct target per image
+    (torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]]), math.log(2), -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25))),
+])
+def test_target_entropies_by_hand(probs, entropy, batch_entropy):
+    got = target_entropies(probs)
+    assert got['teacher_entropy'].item() == pytest.approx(entropy, abs=1e-6)
+    assert got['teacher_batch_entropy'].item() == pytest.approx(batch_entropy, abs=1e-6)
 
 
 def test_koleo_known_points():

@@ -1,9 +1,12 @@
-"""A tiny pretraining run with MMEngine's Runner (every loss component falls) and the backbone export."""
+"""A tiny pretraining run with MMEngine's Runner (every loss component falls without collapse) and the backbone
+export."""
 import glob
 import json
 import os
 import os.path as osp
 import shutil
+
+import math
 
 import cv2
 import pytest
@@ -54,18 +57,29 @@ def tiny_run(tmp_path_factory):
 
 
 def test_loss_components_fall(tiny_run):
-    """MAE and KoLeo: the mean over the last 20 iterations is below the mean over the first 10.
-    DINO CE: teacher == student at step 0 makes it start low; centring then spreads the teacher's targets and it
-    rises; the student then learns them: the last window must be below the peak (in 150 CPU iterations it does
-    not get back below its step-0 value, and neither does the total, which it dominates)."""
+    """The total and every component (MAE, DINO CE, KoLeo): the mean over the last 20 iterations is below the mean
+    over the first 10, by a margin for the two that carry the signal."""
     _, scalars, _ = tiny_run
     first = next(s for s in scalars if s['iter'] >= 10)  # logged means over the first 10 iterations
     last = scalars[-1]  # mean over the last 20 (log_processor window)
-    assert last['iter'] == 150
-    for key in ('loss_mae', 'loss_koleo'):
-        assert last[key] < first[key], (key, first[key], last[key])
-    peak = max(s['loss_cl'] for s in scalars)
-    assert last['loss_cl'] < 0.9 * peak, (peak, last['loss_cl'])
+    assert first['iter'] == 10 and last['iter'] == 150
+    for key, margin in (('loss', 0.85), ('loss_mae', 0.9), ('loss_cl', 0.9), ('loss_koleo', 1.0)):
+        assert last[key] < margin * first[key] if first[key] > 0 else last[key] < first[key], \
+            (key, first[key], last[key])
+
+
+def test_teacher_targets_stay_image_dependent(tiny_run):
+    """A falling DINO loss could also mean collapse (every image getting the same target). The logged diagnostics
+    say otherwise: the mutual information between image and teacher target, teacher_batch_entropy -
+    teacher_entropy, grows and ends well above 0 (0 = collapsed to one prototype or to the uniform distribution;
+    at most log 4 with 4 distinct images per batch), while the per-target entropy falls below log K."""
+    _, scalars, _ = tiny_run
+    first = next(s for s in scalars if s['iter'] >= 10)
+    last = scalars[-1]
+    information = {when: s['teacher_batch_entropy'] - s['teacher_entropy'] for when, s in (('first', first),
+                                                                                             ('last', last))}
+    assert information['last'] > max(0.5, 2 * information['first']), information
+    assert last['teacher_entropy'] < 0.8 * math.log(256), last['teacher_entropy']
 
 
 def test_corrupt_image_skipped_and_counted(tiny_run):

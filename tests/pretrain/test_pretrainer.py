@@ -1,9 +1,15 @@
 """Sapiens2Pretrainer: masked encoder, teacher EMA, temperature/momentum schedules, non-finite skip."""
+import os.path as osp
+from types import SimpleNamespace
+
 import pytest
 import torch
-from mmengine.optim import OptimWrapper
+from mmengine.config import Config
 
+from sapiens2.engine import SkipNonFiniteOptimWrapper, TeacherEMAHook
 from sapiens2.models.pretrain import Sapiens2Pretrainer, split_visible
+
+from conftest import REPO_ROOT
 
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, num_tokenizer_layers=1)
 
@@ -56,9 +62,10 @@ def test_masked_encode_matches_reference_with_gathered_tokens():
 
 def test_4k_masking_after_tokenizer():
     model = build(use_tokenizer=True).train()
+    model.copy_student_to_teacher()
     x = [torch.randn(2, 3, 128, 128) for _ in range(2)]
     losses = model.loss(x)
-    assert set(losses) == {'loss_mae', 'loss_cl', 'loss_koleo'}
+    assert set(losses) == {'loss_mae', 'loss_cl', 'loss_koleo', 'teacher_entropy', 'teacher_batch_entropy'}
     assert model.mae_decoder.pred.out_features == 64 * 64 * 3  # one 64×64-pixel region per tokenizer token
     tokens, hw = Sapiens2Pretrainer.encode(model.backbone, x[0], split_visible(model.mask_generator(2, 2, 2))[0])
     assert hw == (2, 2) and tokens.shape[1] == 9 + 1  # 75% of the 2×2 tokenizer grid masked
@@ -66,7 +73,7 @@ def test_4k_masking_after_tokenizer():
 
 def test_teacher_momentum_one_leaves_teacher_unchanged():
     model = build(teacher_momentum=1.0).train()
-    model.update_teacher(0)  # first update copies the student
+    model.copy_student_to_teacher()
     before = {k: v.clone() for k, v in model.teacher.module.state_dict().items()}
     with torch.no_grad():
         for p in model.backbone.parameters():
@@ -78,7 +85,7 @@ def test_teacher_momentum_one_leaves_teacher_unchanged():
 
 def test_teacher_ema_update_by_hand():
     model = build(teacher_momentum=0.992).train()
-    model.update_teacher(0)
+    model.copy_student_to_teacher()
     t0 = model.teacher.module['backbone'].cls_token.clone()
     with torch.no_grad():
         model.backbone.cls_token.add_(1.0)
@@ -86,6 +93,34 @@ def test_teacher_ema_update_by_hand():
     s = model.backbone.cls_token
     torch.testing.assert_close(model.teacher.module['backbone'].cls_token, 0.992 * t0 + 0.008 * s)
     assert model.teacher.momentum == pytest.approx(0.008)  # MMEngine: weight of the new value
+
+
+def test_training_forward_needs_the_teacher_set():
+    model = build().train()
+    with pytest.raises(RuntimeError, match='TeacherEMAHook'):
+        model.loss(views(B=2, local=0))
+
+
+@pytest.mark.parametrize('start_iter', [0, 7])
+def test_teacher_ema_hook(start_iter):
+    """A fresh run copies the student into the (differently initialised) teacher, a resumed one keeps it; after
+    every iteration the teacher takes an EMA step with that iteration's momentum."""
+    model = build(teacher_momentum=0.9).train()
+    with torch.no_grad():
+        model.teacher.module['backbone'].cls_token.normal_()
+    teacher0 = model.teacher.module['backbone'].cls_token.clone()
+    student = model.backbone.cls_token.detach().clone()
+    runner = SimpleNamespace(model=model, iter=start_iter)
+    hook = TeacherEMAHook()
+    hook.before_train(runner)
+    start = student if start_iter == 0 else teacher0
+    torch.testing.assert_close(model.teacher.module['backbone'].cls_token, start, rtol=0, atol=0)
+    with torch.no_grad():
+        model.backbone.cls_token.add_(1.0)
+    hook.after_train_iter(runner, 0)
+    torch.testing.assert_close(model.teacher.module['backbone'].cls_token, 0.9 * start + 0.1 * (student + 1.0))
+    with pytest.raises(TypeError, match='Linear has no copy_student_to_teacher'):
+        hook.after_train_iter(SimpleNamespace(model=torch.nn.Linear(1, 1), iter=0), 0)
 
 
 def test_schedules():
@@ -100,6 +135,7 @@ def test_schedules():
 
 def test_loss_backward_and_teacher_gets_no_grad():
     model = build().train()
+    model.copy_student_to_teacher()
     losses = model.loss(views())
     sum(losses.values()).backward()
     assert model.backbone.cls_token.grad is not None and model.mae_decoder.mask_token.grad is not None
@@ -109,14 +145,23 @@ def test_loss_backward_and_teacher_gets_no_grad():
 
 
 def test_non_finite_loss_skips_the_step():
+    """MMEngine's train_step with the configs' SkipNonFiniteOptimWrapper: a NaN loss leaves the weights and the
+    centre alone, the next finite loss steps."""
     model = build().train()
-    optim = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1))
+    model.copy_student_to_teacher()
+    optim = SkipNonFiniteOptimWrapper(
+        optimizer=torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1))
     before = model.backbone.cls_token.detach().clone()
     data = dict(inputs=views(B=2, local=1), data_samples=None)
     model.loss_weights['mae'] = float('nan')
     log_vars = model.train_step(data, optim)
-    assert log_vars['skipped_steps'] == 1
+    assert torch.isnan(log_vars['loss']) and optim.skipped_steps == 1
     assert torch.equal(model.backbone.cls_token, before)
     model.loss_weights['mae'] = 1.0
-    log_vars = model.train_step(data, optim)
-    assert 'skipped_steps' not in log_vars and not torch.equal(model.backbone.cls_token, before)
+    model.train_step(data, optim)
+    assert optim.skipped_steps == 1 and not torch.equal(model.backbone.cls_token, before)
+
+
+def test_pretrain_configs_skip_non_finite_losses():
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'pretrain', 'sapiens2_1b_pretrain.py'))
+    assert cfg.optim_wrapper.type == 'SkipNonFiniteOptimWrapper'

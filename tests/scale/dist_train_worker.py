@@ -1,6 +1,7 @@
 """Worker of tests/scale/test_distributed_strategies.py, launched with ``torchrun --nproc_per_node 2``: trains a tiny
 Sapiens2 model with MMEngine's FlexibleRunner and a sapiens2 strategy on CPU (gloo), records each iteration's loss
-and, at the end, the model's output on a fixed input plus its full (gathered) state dict.
+and a checksum of its local weights (shard), and, at the end, the model's output on a fixed input plus its full
+(gathered) state dict. With NAN_LOSS_ON_RANK0_AT=N in the environment, rank 0's loss is NaN at iteration N.
 
     torchrun --standalone --nproc_per_node 2 tests/scale/dist_train_worker.py {ddp,fsdp} WORK_DIR MAX_ITERS [RESUME]
 """
@@ -11,9 +12,11 @@ import sys
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.runner import FlexibleRunner
 from torch import nn
+from torch.distributed.tensor import DTensor
 from torch.utils.data import Dataset
 
 import sapiens2.engine  # noqa: F401  (registers the strategies)
@@ -40,7 +43,11 @@ class TinyRegressor(BaseModel):
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = self.head(self.backbone(inputs)[-1])
         if mode == 'loss':
-            return dict(loss=(out.float() - data_samples).pow(2).mean())
+            loss = (out.float() - data_samples).pow(2).mean()
+            iteration = MessageHub.get_current_instance().get_info('iter') + 1
+            if os.environ.get('NAN_LOSS_ON_RANK0_AT') == str(iteration) and os.environ['RANK'] == '0':
+                loss = loss * float('nan')
+            return dict(loss=loss)
         return out
 
 
@@ -61,10 +68,14 @@ class RandomRegression(Dataset):
 
 class RecordLoss(Hook):
     def __init__(self):
-        self.losses = {}
+        self.losses, self.weight_sums = {}, {}
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.losses[runner.iter + 1] = float(outputs['loss'])
+        # the optimiser's parameters: FSDP's sharded fp32 DTensors even while a unit sits unsharded after a forward
+        params = [p.to_local() if isinstance(p, DTensor) else p
+                  for group in runner.optim_wrapper.optimizer.param_groups for p in group['params']]
+        self.weight_sums[runner.iter + 1] = float(sum(p.detach().double().abs().sum() for p in params))
 
 
 def main():
@@ -82,7 +93,8 @@ def main():
         train_dataloader=dict(dataset=RandomRegression(), batch_size=2, num_workers=0,
                               sampler=dict(type='InfiniteSampler', shuffle=True),
                               collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.05), clip_grad=dict(max_norm=1.0)),
+        optim_wrapper=dict(type='SkipNonFiniteOptimWrapper', optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.05),
+                           clip_grad=dict(max_norm=1.0)),
         param_scheduler=[dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4)],
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3),
@@ -105,7 +117,8 @@ def main():
     full = get_model_state_dict(module, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     master_dtypes = sorted({str(p.dtype) for p in module.parameters()})
     with open(osp.join(work_dir, f'result_rank{rank}.json'), 'w') as f:
-        json.dump(dict(losses=recorder.losses, master_dtypes=master_dtypes), f)
+        json.dump(dict(losses=recorder.losses, weight_sums=recorder.weight_sums, master_dtypes=master_dtypes,
+                       skipped_steps=runner.optim_wrapper.skipped_steps), f)
     if rank == 0:
         torch.save(dict(output=out.detach().float().cpu(), input=x, state_dict=full),
                    osp.join(work_dir, 'final.pth'))

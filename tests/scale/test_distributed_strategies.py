@@ -18,12 +18,13 @@ WORKER = osp.join(osp.dirname(osp.abspath(__file__)), 'dist_train_worker.py')
 MAX_ITERS, CKPT_ITER = 6, 3
 
 
-def torchrun(strategy, work_dir, resume=None):
+def torchrun(strategy, work_dir, resume=None, max_iters=MAX_ITERS, **env):
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', WORKER,
-           strategy, str(work_dir), str(MAX_ITERS)] + ([resume] if resume else [])
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+           strategy, str(work_dir), str(max_iters)] + ([resume] if resume else [])
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO, **env)
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}'
+    return proc.stdout + proc.stderr
 
 
 def results(work_dir):
@@ -65,8 +66,7 @@ def test_checkpoint_loads_into_unsharded_model(runs, tmp_path):
         save_safetensors(consolidate_fsdp_checkpoint(str(full / f'iter_{MAX_ITERS}.pth')), out_file)
         state_dict = read_state_dict(out_file)
     else:
-        state_dict = {k.removeprefix('module.'): v for k, v in read_state_dict(str(full / f'iter_{MAX_ITERS}.pth'))
-                      .items()}
+        state_dict = read_state_dict(str(full / f'iter_{MAX_ITERS}.pth'))  # unwrapped keys, no 'module.'
     load_state_dict_checked(model, state_dict, strict=True)  # raises on any missing/unexpected/mis-shaped key
     for key, value in final['state_dict'].items():
         torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)
@@ -89,3 +89,17 @@ def test_fsdp_and_ddp_compute_the_same_first_loss(tmp_path_factory):
     for rank in range(2):
         a, b = ddp[rank]['losses']['1'], fsdp[rank]['losses']['1']
         assert a != b and abs(a - b) < 0.02 * abs(a)
+
+
+@pytest.mark.parametrize('strategy', ['ddp', 'fsdp'])
+def test_nan_loss_on_one_rank_skips_the_step_on_both(strategy, tmp_path):
+    """SkipNonFiniteOptimWrapper under the DDP wrapper (whose train_step bypasses the model's) and under FSDP: rank 0
+    alone gets a NaN loss at iteration 2; both ranks skip that step (no hang in the gradient all-reduce), their
+    weights stay as after iteration 1, and training goes on."""
+    log = torchrun(strategy, tmp_path, max_iters=3, NAN_LOSS_ON_RANK0_AT='2')
+    assert 'non-finite loss on 1 of 2 rank(s) at iteration 2' in log
+    for rank, result in enumerate(results(tmp_path)):
+        losses, sums = result['losses'], result['weight_sums']
+        assert (losses['2'] != losses['2']) == (rank == 0)  # NaN on rank 0 only
+        assert result['skipped_steps'] == 1
+        assert sums['2'] == sums['1'] != sums['3'], (rank, sums)

@@ -62,6 +62,9 @@ test_dataloader = None
 test_cfg = None
 test_evaluator = None
 
-optim_wrapper = dict(optimizer=dict(fused=True))  # fused AdamW (appendix A.1)
+# fused AdamW (appendix A.1); an iteration whose loss is NaN/inf on any rank is skipped and logged (--amp keeps
+# this: AutocastOptimWrapper is a SkipNonFiniteOptimWrapper)
+optim_wrapper = dict(type='SkipNonFiniteOptimWrapper', optimizer=dict(fused=True))
 default_hooks = dict(checkpoint=dict(interval=5000, save_best=None, max_keep_ckpts=3))
+custom_hooks = [dict(type='TeacherEMAHook')]  # teacher <- student at iteration 0, EMA after every step
 log_processor = dict(by_epoch=False, window_size=20)

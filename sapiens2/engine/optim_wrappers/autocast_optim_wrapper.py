@@ -3,17 +3,18 @@ from contextlib import contextmanager
 
 import torch
 from mmengine.device import get_device
-from mmengine.optim import OptimWrapper
 
 from sapiens2.registry import OPTIM_WRAPPERS
+from .skip_non_finite_optim_wrapper import SkipNonFiniteOptimWrapper
 
 
 @OPTIM_WRAPPERS.register_module()
-class AutocastOptimWrapper(OptimWrapper):
+class AutocastOptimWrapper(SkipNonFiniteOptimWrapper):
     """:class:`mmengine.optim.OptimWrapper` whose forward runs under ``torch.autocast(device, dtype)``.
 
     bf16 has fp32's exponent range, so no loss scaling is needed; this works on CPU, where MMEngine's
     ``AmpOptimWrapper`` asserts a GPU. (``AmpOptimWrapper`` with fp16 and a GradScaler stays available on GPU.)
+    Like its parent :class:`SkipNonFiniteOptimWrapper`, it skips iterations whose loss is not finite on any rank.
 
     Args:
         dtype (str | torch.dtype): autocast dtype, ``'bfloat16'`` (default) or ``'float16'``.

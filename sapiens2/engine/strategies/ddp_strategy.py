@@ -6,6 +6,7 @@ from mmengine._strategy import DDPStrategy
 from mmengine.device import get_device
 from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
+from mmengine.runner.checkpoint import weights_to_cpu
 
 from sapiens2.registry import STRATEGIES
 from .dist_utils import setup_process_group
@@ -17,9 +18,16 @@ class DeviceAgnosticDDPStrategy(DDPStrategy):
     group when CUDA is absent and ``device_ids=None`` on CPU. Checkpoints are read through MMEngine's loader,
     which :mod:`sapiens2.engine.checkpoint_loader` makes handle ``.safetensors`` and torch >= 2.6.
 
+    Checkpoints hold the unwrapped model's keys (no DDP ``module.`` prefix), as MMEngine's ``Runner`` writes
+    them, so they load as they are into a single-process model, ``tools/test.py`` and ``tools/convert``.
+
     Args: as :class:`mmengine._strategy.DDPStrategy` (``model_wrapper`` defaults to
     ``dict(type='MMDistributedDataParallel', broadcast_buffers=False)``).
     """
+
+    def model_state_dict(self) -> dict:
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        return weights_to_cpu(model.state_dict())
 
     def _setup_distributed(self, launcher: str = 'pytorch', backend: str = 'nccl', **kwargs):
         setup_process_group(launcher, backend, **kwargs)

@@ -3,7 +3,7 @@
 Softmax / log-softmax, centring and KoLeo run in fp32 with autocast disabled.
 """
 from contextlib import contextmanager
-from typing import Sequence
+from typing import Dict, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -72,11 +72,25 @@ def dino_cross_entropy(student_logits: Sequence[torch.Tensor], teacher_probs_per
 
 
 @torch.no_grad()
+def target_entropies(probs: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Collapse diagnostics for teacher targets probs [N, K]: the mean per-target entropy and the entropy of the
+    mean target (nats). Healthy self-distillation keeps the first low and the second high; both near log K means
+    collapse to the uniform distribution, both near 0 collapse to one prototype. Their difference is the mutual
+    information between the image and its target."""
+    p = probs.float().clamp_min(1e-12)
+    mean = p.mean(dim=0)
+    return dict(teacher_entropy=-(p * p.log()).sum(-1).mean(), teacher_batch_entropy=-(mean * mean.log()).sum())
+
+
+@torch.no_grad()
 def update_center(center: torch.Tensor, teacher_logits: torch.Tensor, momentum: float = 0.9) -> torch.Tensor:
     """In place ``center = m · center + (1 - m) · mean(teacher_logits)`` with the batch mean all-reduced across
-    ranks. center [1, K]; teacher_logits [N, K] (all global views of the local batch)."""
+    ranks. center [1, K]; teacher_logits [N, K] (all global views of the local batch). A non-finite batch mean
+    (on any rank: the all-reduce spreads it) leaves the centre unchanged rather than poisoning it for good."""
     batch_center = teacher_logits.float().mean(dim=0, keepdim=True)
     all_reduce(batch_center, op='mean')
+    if not torch.isfinite(batch_center).all():
+        return center
     center.mul_(momentum).add_(batch_center.to(center.dtype), alpha=1 - momentum)
     return center
 

@@ -3,13 +3,13 @@ import math
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModel, ExponentialMovingAverage
 from torch import nn
+from torch.distributed.fsdp import FSDPModule
 
 from sapiens2.registry import MODELS
 from .losses import (dino_cross_entropy, koleo_loss, mae_loss, normalize_patch_targets, patchify, teacher_probs,
-                     update_center)
+                     target_entropies, update_center)
 from .masking import BlockPatchMaskGenerator, split_visible
 
 
@@ -28,13 +28,18 @@ class Sapiens2Pretrainer(BaseModel):
       global<->local pairs, teacher centred (``center_momentum``) and sharpened (temperature warm-up).
     * KoLeo on the student's pre-head [CLS] of each global view, averaged.
 
-    The teacher is updated at the start of each training forward from the current student (equivalent to an
-    update right after the previous optimiser step, and independent of the model wrapper); its momentum follows
-    a cosine from ``teacher_momentum`` to ``teacher_momentum_final`` over ``max_iters``.
+    The teacher starts as a copy of the student (:meth:`copy_student_to_teacher`) and follows it after every
+    optimiser step (:meth:`update_teacher`), both called by :class:`sapiens2.engine.TeacherEMAHook` outside the
+    forward, where FSDP's sharded parameters are in place; its momentum follows a cosine from
+    ``teacher_momentum`` to ``teacher_momentum_final`` over ``max_iters``.
     MMEngine's EMA ``momentum`` is the weight of the new value, so it is set to ``1 - teacher_momentum``.
+    Non-finite losses are skipped by the optim wrapper (``SkipNonFiniteOptimWrapper`` in the configs), so that it
+    holds under DDP/FSDP too; the centre ignores a non-finite teacher batch.
 
     Returns (mode='loss'): ``dict(loss_mae, loss_cl, loss_koleo)``, each already multiplied by its
-    ``loss_weights`` entry (defaults mae 1.0, cl 0.4, koleo 0.04).
+    ``loss_weights`` entry (defaults mae 1.0, cl 0.4, koleo 0.04), plus the collapse diagnostics
+    ``teacher_entropy`` and ``teacher_batch_entropy`` of :func:`target_entropies` (logged, not summed: MMEngine
+    adds only keys containing 'loss').
     """
 
     def __init__(self, backbone: dict, mae_decoder: dict, dino_head: dict, mask_cfg: Optional[dict] = None,
@@ -83,20 +88,32 @@ class Sapiens2Pretrainer(BaseModel):
         base, final = self.teacher_momentum, self.teacher_momentum_final
         return final - (final - base) * (math.cos(math.pi * min(step, self.max_iters) / self.max_iters) + 1) / 2
 
+    def _teacher_and_student(self):
+        """(teacher, student) parameter lists in matching order, as the optimiser sees them: FSDP2 leaves a unit
+        unsharded after a forward without backward (a skipped step), and writes to its unsharded copies would be
+        lost, so every FSDP unit is resharded first. The live parameters are walked, not the references
+        ``ExponentialMovingAverage`` took at construction, which a strategy may have replaced."""
+        for module in self.modules():
+            if isinstance(module, FSDPModule):
+                module.reshard()
+        student = nn.ModuleDict(dict(backbone=self.backbone, dino_head=self.dino_head))
+        return list(self.teacher.module.parameters()), list(student.parameters())
+
+    @torch.no_grad()
+    def copy_student_to_teacher(self):
+        """teacher <- student: the start of a fresh run (weights loaded after construction reach the teacher)."""
+        for t, s in zip(*self._teacher_and_student()):
+            t.copy_(s)
+        self.teacher.steps += 1
+
     @torch.no_grad()
     def update_teacher(self, step: int):
-        """teacher <- m * teacher + (1 - m) * student (the first update copies the student, so weights loaded after
-        construction reach the teacher). Walks the live parameters rather than the references
-        ``ExponentialMovingAverage`` took at construction, so it also works once a strategy (FSDP) has replaced
-        the parameters by sharded ones."""
+        """teacher <- m * teacher + (1 - m) * student with m = ``current_teacher_momentum(step)``; call it after the
+        optimiser step of iteration ``step`` (:class:`sapiens2.engine.TeacherEMAHook` does), not inside a forward:
+        under FSDP the forward sees unsharded copies of the parameters."""
         self.teacher.momentum = 1.0 - self.current_teacher_momentum(step)
-        student = nn.ModuleDict(dict(backbone=self.backbone, dino_head=self.dino_head))
-        first = int(self.teacher.steps) == 0
-        for t, s in zip(self.teacher.module.parameters(), student.parameters()):
-            if first:
-                t.copy_(s)
-            else:
-                t.lerp_(s, self.teacher.momentum)  # MMEngine's convention: momentum = weight of the new value
+        for t, s in zip(*self._teacher_and_student()):
+            t.lerp_(s, self.teacher.momentum)  # MMEngine's convention: momentum = weight of the new value
         self.teacher.steps += 1
 
     # ------------------------------------------------------------------ encoder passes
@@ -127,7 +144,11 @@ class Sapiens2Pretrainer(BaseModel):
                              f'({self.num_global_views} global first), got {type(inputs).__name__}')
         step = int(self.num_steps)
         if self.training:
-            self.update_teacher(step)
+            if int(self.teacher.steps) == 0:
+                raise RuntimeError('Sapiens2Pretrainer: the teacher was never set from the student. Train with '
+                                   "custom_hooks=[dict(type='TeacherEMAHook')] (configs/pretrain/_base_/pretrain.py "
+                                   'has it), or call copy_student_to_teacher() and, after each optimiser step, '
+                                   'update_teacher(iteration) yourself')
             self.num_steps += 1
         globals_, locals_ = inputs[:self.num_global_views], inputs[self.num_global_views:]
 
@@ -163,23 +184,8 @@ class Sapiens2Pretrainer(BaseModel):
         loss_mae = torch.stack(mae_terms).mean()
         loss_koleo = torch.stack(koleo_terms).mean() if koleo_terms else loss_mae.new_zeros(())
         w = self.loss_weights
-        return dict(loss_mae=w['mae'] * loss_mae, loss_cl=w['cl'] * loss_cl, loss_koleo=w['koleo'] * loss_koleo)
-
-    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """:meth:`BaseModel.train_step` that skips the optimiser step (and logs it) when the loss is not finite."""
-        with optim_wrapper.optim_context(self):
-            data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
-        parsed_loss, log_vars = self.parse_losses(losses)
-        if not torch.isfinite(parsed_loss):
-            print_log(f'Sapiens2Pretrainer: non-finite loss at step {int(self.num_steps) - 1} '
-                      f'({ {k: float(v.detach()) for k, v in log_vars.items()} }); optimiser step skipped',
-                      logger='current', level=30)
-            optim_wrapper.zero_grad()
-            log_vars['skipped_steps'] = torch.ones(())
-            return log_vars
-        optim_wrapper.update_params(parsed_loss)
-        return log_vars
+        return dict(loss_mae=w['mae'] * loss_mae, loss_cl=w['cl'] * loss_cl, loss_koleo=w['koleo'] * loss_koleo,
+                    **target_entropies(torch.cat(t_probs)))
 
     def predict(self, inputs, data_samples=None):
         raise NotImplementedError('Sapiens2Pretrainer has no predict mode; export the backbone with '
