@@ -67,4 +67,5 @@ test_evaluator = None
 optim_wrapper = dict(type='SkipNonFiniteOptimWrapper', optimizer=dict(fused=True))
 default_hooks = dict(checkpoint=dict(interval=5000, save_best=None, max_keep_ckpts=3))
 custom_hooks = [dict(type='TeacherEMAHook')]  # teacher <- student at iteration 0, EMA after every step
-log_processor = dict(by_epoch=False, window_size=20)
+# the collapse diagnostics teacher_entropy / teacher_batch_entropy are averaged over the window like the losses
+log_processor = dict(by_epoch=False, window_size=20, mean_pattern=r'.*(loss|time|data_time|grad_norm|entropy).*')
