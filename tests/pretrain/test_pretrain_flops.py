@@ -32,3 +32,12 @@ def test_75_percent_masking_costs_at_most_30_percent():
     r = encoder_flops('sapiens2_0.1b', size=(1024, 768), mask_ratio=0.75)
     assert r['ratio'] <= 0.30
     assert r['ratio'] == pytest.approx(0.192, abs=0.002)  # the README figure
+
+
+def test_4k_masked_encoder_tokenizes_the_visible_windows_only():
+    """The 1B-4K tokenizer runs on every 4x4 patch window before masking in the unmasked forward; the masked
+    student tokenizes the visible windows only (same result, tests/pretrain/test_pretrainer.py), so it stays
+    under 30% too (67% when every window was tokenized)."""
+    r = encoder_flops('sapiens2_1b', size=(4096, 3072), mask_ratio=0.75, use_tokenizer=True)
+    assert r['ratio'] <= 0.30
+    assert r['ratio'] == pytest.approx(0.238, abs=0.002)  # the README figure

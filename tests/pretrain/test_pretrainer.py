@@ -60,6 +60,23 @@ def test_masked_encode_matches_reference_with_gathered_tokens():
         torch.testing.assert_close(got[b:b + 1], bb.ln1(y))
 
 
+def test_4k_masked_tokenizer_equals_masking_after_the_full_tokenizer():
+    """Only the visible windows are tokenized; the result equals tokenizing every window and gathering (SPEC)."""
+    model = build(use_tokenizer=True).eval()
+    bb = model.backbone
+    bb.tokenizer.chunk_size = 5  # several chunks, split differently in the two passes
+    x = torch.randn(2, 3, 256, 192)  # 4×3 tokenizer grid
+    ids_keep = split_visible(model.mask_generator(2, 4, 3))[0]
+    full, hw = bb.embed_patches(x)
+    kept, hw_kept = bb.embed_patches(x, ids_keep)
+    assert hw == hw_kept == (4, 3) and kept.shape == (2, ids_keep.shape[1], 32)
+    torch.testing.assert_close(kept, torch.gather(full, 1, ids_keep[..., None].expand(-1, -1, 32)))
+    calls = []
+    bb.tokenizer.blocks[0].register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    bb.embed_patches(x, ids_keep)
+    assert sum(calls) == 2 * ids_keep.shape[1]  # windows through the tokenizer: the visible ones only
+
+
 def test_4k_masking_after_tokenizer():
     model = build(use_tokenizer=True).train()
     model.copy_student_to_teacher()

@@ -1,6 +1,6 @@
 """The Sapiens2 vision transformer (SPEC §1), state-dict compatible with the released checkpoints."""
 import copy
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from mmengine.model import BaseModule
@@ -221,12 +221,19 @@ class Sapiens2(BaseModule):
             raise ValueError(f'input {H}x{W} is not divisible by {d} ({what}); resize or pad it, e.g. to '
                              f'{-(-H // d) * d}x{-(-W // d) * d}')
 
-    def embed_patches(self, x: torch.Tensor):
-        """Image [B, 3, H, W] -> (patch tokens [B, h·w, C], (h, w)), through the tokenizer when present."""
+    def embed_patches(self, x: torch.Tensor, ids_keep: Optional[torch.Tensor] = None):
+        """Image [B, 3, H, W] -> (patch tokens [B, h·w, C], (h, w)), through the tokenizer when present.
+
+        ``ids_keep`` [B, n] (MAE's visible tokens, row-major over the (h, w) output grid) keeps only those tokens:
+        [B, n, C]. With the 4K tokenizer the masking is after the tokenizer, and only the kept windows are
+        tokenized (a tokenizer token depends on its own window only, so the result is the same).
+        """
         self.check_input(x)
         x, hw = self.patch_embed(x)
         if self.use_tokenizer:
-            x, hw = self.tokenizer(x, hw)
+            return self.tokenizer(x, hw, ids_keep)
+        if ids_keep is not None:
+            x = torch.gather(x, 1, ids_keep[..., None].expand(-1, -1, x.shape[-1]))
         return x, hw
 
     def prepend_prefix_tokens(self, x: torch.Tensor) -> torch.Tensor:

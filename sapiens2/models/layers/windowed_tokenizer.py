@@ -33,16 +33,24 @@ class WindowedTokenizer(nn.Module):
             x = block(x)
         return x[:, 0]
 
-    def forward(self, x, hw):
-        """x: [B, h·w, C] patch tokens on an (h, w) grid -> ([B, (h/s)·(w/s), C], (h/s, w/s)), s = window."""
+    def forward(self, x, hw, ids_keep=None):
+        """x: [B, h·w, C] patch tokens on an (h, w) grid -> ([B, (h/s)·(w/s), C], (h/s, w/s)), s = window.
+
+        With ``ids_keep`` [B, n] (indices into the (h/s)·(w/s) window grid, row-major) only those windows are
+        pooled and the result is [B, n, C]. A window's token depends on that window alone, so this equals pooling
+        every window and gathering afterwards (masking after the tokenizer), at n / ((h/s)·(w/s)) of the cost.
+        """
         B, _, C = x.shape
         (h, w), s = hw, self.window_size
         if h % s or w % s:
             raise ValueError(f'patch grid {h}x{w} is not divisible by the tokenizer window {s}')
-        windows = x.reshape(B, h // s, s, w // s, s, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, s * s, C)
+        windows = x.reshape(B, h // s, s, w // s, s, C).permute(0, 1, 3, 2, 4, 5).reshape(B, -1, s * s, C)
+        if ids_keep is not None:
+            windows = torch.gather(windows, 1, ids_keep[:, :, None, None].expand(-1, -1, s * s, C))
+        n = windows.shape[1]
         use_cp = self.training and torch.is_grad_enabled()
         pooled = [
             checkpoint(self._pool, chunk, use_reentrant=False) if use_cp else self._pool(chunk)
-            for chunk in windows.split(self.chunk_size)
+            for chunk in windows.reshape(-1, s * s, C).split(self.chunk_size)
         ]
-        return torch.cat(pooled).reshape(B, (h // s) * (w // s), C), (h // s, w // s)
+        return torch.cat(pooled).reshape(B, n, C), (h // s, w // s)
