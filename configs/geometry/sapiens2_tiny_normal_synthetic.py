@@ -1,6 +1,6 @@
 # Tiny normal model on synthetic data (tools/dataset_converters/make_synthetic_dense.py): trains on CPU in
 # about a minute. Data: $DATA_ROOT/synthetic_dense/normal, used for training and validation.
-_base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/normal.py']
+_base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/normal.py', '../_base_/schedules/tiny_cpu.py']
 
 data_root = '{{$DATA_ROOT:data/}}synthetic_dense/normal'
 image_size = (96, 128)  # (W, H)
@@ -28,14 +28,9 @@ val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# CPU-sized schedule: short warm-up, linear decay over `max_iters`, no pretrained weights.
-max_iters = 200
-optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(layer_decay_rate=0.9), clip_grad=dict(max_norm=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=20, end=max_iters),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# CPU-sized schedule (../_base_/schedules/tiny_cpu.py)
+optim_wrapper = _base_.tiny_optim_wrapper
+param_scheduler = _base_.tiny_param_scheduler
+train_cfg = _base_.tiny_train_cfg
+default_hooks = _base_.tiny_default_hooks
+visualizer = _base_.tiny_visualizer
