@@ -74,12 +74,16 @@ def dino_cross_entropy(student_logits: Sequence[torch.Tensor], teacher_probs_per
 @torch.no_grad()
 def target_entropies(probs: torch.Tensor) -> Dict[str, torch.Tensor]:
     """Collapse diagnostics for teacher targets probs [N, K]: the mean per-target entropy and the entropy of the
-    mean target (nats). Healthy self-distillation keeps the first low and the second high; both near log K means
-    collapse to the uniform distribution, both near 0 collapse to one prototype. Their difference is the mutual
-    information between the image and its target."""
+    mean target (nats), over the global batch (the per-rank mean target and entropy are all-reduced). Healthy
+    self-distillation keeps the first low and the second high; both near log K means collapse to the uniform
+    distribution, both near 0 collapse to one prototype. Their difference is the mutual information between the
+    image and its target."""
     p = probs.float().clamp_min(1e-12)
+    entropy = -(p * p.log()).sum(-1).mean()
     mean = p.mean(dim=0)
-    return dict(teacher_entropy=-(p * p.log()).sum(-1).mean(), teacher_batch_entropy=-(mean * mean.log()).sum())
+    all_reduce(entropy, op='mean')
+    all_reduce(mean, op='mean')
+    return dict(teacher_entropy=entropy, teacher_batch_entropy=-(mean * mean.log()).sum())
 
 
 @torch.no_grad()
