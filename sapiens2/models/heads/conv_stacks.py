@@ -1,7 +1,8 @@
 """Builders of the (layer, norm, activation) stacks shared by the released heads (SPEC §2).
 
 Every stack is an ``nn.Sequential`` of triples, so its parameterised layers sit at indices 0, 3, 6, ... and the
-state-dict keys are ``<name>.0.weight``, ``<name>.3.weight``, ... as in the released checkpoints.
+state-dict keys are ``<name>.0.weight``, ``<name>.3.weight``, ... as in the released checkpoints. Each stack's
+``out_channels`` attribute is its output width (its input width when empty), for the next stack to start from.
 """
 from typing import Callable, Sequence
 
@@ -13,6 +14,12 @@ _DECONV_PADDING = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
 
 def _instance_norm(channels: int) -> nn.Module:
     return nn.InstanceNorm2d(channels)  # eps 1e-5, no affine parameters, no running stats
+
+
+def _stack(layers, out_channels: int) -> nn.Sequential:
+    stack = nn.Sequential(*layers)
+    stack.out_channels = out_channels  # a plain attribute: not in the state dict
+    return stack
 
 
 def build_deconv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int],
@@ -29,7 +36,7 @@ def build_deconv_layers(in_channels: int, out_channels: Sequence[int], kernel_si
         layers += [nn.ConvTranspose2d(in_channels, out, k, stride=2, padding=padding, output_padding=output_padding,
                                       bias=False), norm(out), nn.SiLU(inplace=True)]
         in_channels = out
-    return nn.Sequential(*layers)
+    return _stack(layers, in_channels)
 
 
 def build_conv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int],
@@ -43,4 +50,4 @@ def build_conv_layers(in_channels: int, out_channels: Sequence[int], kernel_size
         layers += [nn.Conv2d(in_channels, out, k, stride=stride, padding=(k - 1) // 2, bias=True), norm(out),
                    nn.SiLU(inplace=True)]
         in_channels = out
-    return nn.Sequential(*layers)
+    return _stack(layers, in_channels)

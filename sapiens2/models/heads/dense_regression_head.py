@@ -55,8 +55,7 @@ class DenseRegressionHead(BaseModule):
             if k % 2 != 1:
                 raise ValueError(f'conv_kernel_sizes must be odd, got {list(conv_kernel_sizes)}')
         self.conv_layers = build_conv_layers(last, conv_out_channels, conv_kernel_sizes, norm=norm)
-        last = conv_out_channels[-1] if len(conv_out_channels) else last
-        setattr(self, self.final_layer_name, nn.Conv2d(last, out_channels, 1))
+        setattr(self, self.final_layer_name, nn.Conv2d(self.conv_layers.out_channels, out_channels, 1))
         self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
 
     def forward_dense(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,10 +32,8 @@ class PoseHeatmapHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.out_channels = out_channels
         self.deconv_layers = build_deconv_layers(in_channels, deconv_out_channels, deconv_kernel_sizes)
-        last = deconv_out_channels[-1] if len(deconv_out_channels) else in_channels
-        self.conv_layers = build_conv_layers(last, conv_out_channels, conv_kernel_sizes)
-        last = conv_out_channels[-1] if len(conv_out_channels) else last
-        self.conv_pose = nn.Conv2d(last, out_channels, 1)
+        self.conv_layers = build_conv_layers(self.deconv_layers.out_channels, conv_out_channels, conv_kernel_sizes)
+        self.conv_pose = nn.Conv2d(self.conv_layers.out_channels, out_channels, 1)
         self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

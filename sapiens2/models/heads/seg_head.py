@@ -30,10 +30,8 @@ class SegHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.deconv_layers = build_deconv_layers(in_channels, deconv_out_channels, deconv_kernel_sizes)
-        last = deconv_out_channels[-1] if len(deconv_out_channels) else in_channels
-        self.conv_layers = build_conv_layers(last, conv_out_channels, conv_kernel_sizes)
-        last = conv_out_channels[-1] if len(conv_out_channels) else last
-        self.conv_seg = nn.Conv2d(last, num_classes, 1)
+        self.conv_layers = build_conv_layers(self.deconv_layers.out_channels, conv_out_channels, conv_kernel_sizes)
+        self.conv_seg = nn.Conv2d(self.conv_layers.out_channels, num_classes, 1)
         self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
