@@ -12,25 +12,9 @@ export DATA_ROOT="$OUT/data/"
 
 $PYTHON tools/dataset_converters/make_synthetic_dense.py "$OUT/data/synthetic_dense" --num 16 --tasks normal
 
-if [ -f tools/train.py ] && [ -f tools/test.py ]; then
-    $PYTHON tools/train.py "$CONFIG" --work-dir "$OUT/work" \
-        --cfg-options train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS"
-    $PYTHON tools/test.py "$CONFIG" "$OUT/work/iter_$ITERS.pth" --work-dir "$OUT/work" --out "$OUT/metrics.json"
-else  # fallback until the training tools exist: MMEngine's Runner directly
-    $PYTHON - "$CONFIG" "$OUT" "$ITERS" <<'PY'
-import json, sys
-from mmengine import Config
-from mmengine.runner import Runner
-config, out, iters = sys.argv[1], sys.argv[2], int(sys.argv[3])
-cfg = Config.fromfile(config)
-cfg.work_dir = out + '/work'
-cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
-runner = Runner.from_cfg(cfg)
-runner.train()
-metrics = runner.test()
-json.dump({k: float(v) for k, v in metrics.items()}, open(out + '/metrics.json', 'w'), indent=2)
-PY
-fi
+$PYTHON tools/train.py "$CONFIG" --work-dir "$OUT/work" \
+    --cfg-options train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS"
+$PYTHON tools/test.py "$CONFIG" "$OUT/work/iter_$ITERS.pth" --work-dir "$OUT/work" --out "$OUT/metrics.json"
 cat "$OUT/metrics.json"; echo
 
 $PYTHON tools/demo/dense_demo.py "$CONFIG" "$OUT/work/iter_$ITERS.pth" --input "$OUT/data/synthetic_dense/normal/rgb" \
