@@ -1,13 +1,15 @@
 """Probing a (pretrained) Sapiens2 backbone: [CLS] / patch features, [CLS] attention per head, k-NN retrieval and
 PCA pictures of foreground patch features (paper figures 2, 3 and 12)."""
+import json
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 
 from sapiens2.models.backbones import Sapiens2
 from sapiens2.models.layers import apply_rope
@@ -15,6 +17,21 @@ from sapiens2.utils.checkpoint import load_pretrained
 
 IMAGENET_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
 IMAGENET_STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+
+
+def parse_arch(value: str) -> Union[str, dict]:
+    """A command-line ``--arch``: an arch name (``sapiens2_1b``), a JSON dict (``'{"embed_dims": 32, ...}'``) or a
+    config file whose ``model.backbone.arch`` (task/pretraining configs) or ``backbone.arch`` (model bases) it
+    returns."""
+    if value.lstrip().startswith('{'):
+        return json.loads(value)
+    if value.endswith('.py'):
+        cfg = Config.fromfile(value)
+        backbone = cfg.model.get('backbone') if 'model' in cfg else cfg.get('backbone')
+        if not backbone or 'arch' not in backbone:
+            raise KeyError(f'{value} has neither model.backbone.arch nor backbone.arch')
+        return backbone['arch'].to_dict() if hasattr(backbone['arch'], 'to_dict') else backbone['arch']
+    return value
 
 
 def init_backbone(arch='sapiens2_1b', checkpoint: Optional[str] = None, use_tokenizer=False, prefix='',

@@ -1,5 +1,6 @@
 """Probing helpers (attention maps, k-NN, PCA) against direct references, and the four tools end to end."""
 import glob
+import json
 import os.path as osp
 import runpy
 import sys
@@ -7,11 +8,12 @@ from unittest import mock
 
 import cv2
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 from conftest import COCO_WHOLEBODY_SAMPLE, REPO_ROOT, TINY_ARCH
-from sapiens2.apis.feature_analysis import cls_attention_maps, extract_features, knn_retrieval, pca_rgb
+from sapiens2.apis.feature_analysis import cls_attention_maps, extract_features, knn_retrieval, parse_arch, pca_rgb
 from sapiens2.models.backbones import Sapiens2
 
 
@@ -91,3 +93,32 @@ def test_tools_write_pictures(tmp_path):
         assert cv2.imread(str(pngs[0])) is not None
     attn = cv2.imread(str(sorted((tmp_path / 'attn').glob('*.png'))[0]))
     assert attn.shape == (2 * 64, 8 * 48, 3)  # image + 12 heads in rows of 8
+
+
+def test_arch_from_name_json_or_config():
+    tiny = dict(TINY_ARCH)
+    assert parse_arch('sapiens2_0.4b') == 'sapiens2_0.4b'
+    assert parse_arch(json.dumps(tiny)) == tiny
+    for config in ('configs/_base_/models/sapiens2_tiny.py', 'configs/pretrain/sapiens2_tiny_pretrain_cpu.py'):
+        assert parse_arch(osp.join(REPO_ROOT, config)) == tiny, config
+    with pytest.raises(KeyError, match='neither model.backbone.arch nor backbone.arch'):
+        parse_arch(osp.join(REPO_ROOT, 'configs', '_base_', 'default_runtime.py'))
+
+
+def test_attention_maps_of_a_config_arch_without_empty_columns(tmp_path):
+    """--arch given as a config; with 2 heads the grid is image + 2 heads, not padded to 8 columns."""
+    images = tmp_path / 'images'
+    images.mkdir()
+    path = sorted(glob.glob(osp.join(COCO_WHOLEBODY_SAMPLE, '*.jpg')))[0]
+    cv2.imwrite(str(images / 'a.jpg'), cv2.resize(cv2.imread(path), (48, 64)))
+    tools = osp.join(REPO_ROOT, 'tools', 'analysis')
+    args = [str(images), str(tmp_path / 'attn'), '--arch',
+            osp.join(REPO_ROOT, 'configs', 'pretrain', 'sapiens2_tiny_pretrain_cpu.py'), '--size', '64', '48',
+            '--device', 'cpu']
+    sys.path.insert(0, tools)
+    try:
+        with mock.patch.object(sys, 'argv', ['attention_maps.py'] + args):
+            runpy.run_path(osp.join(tools, 'attention_maps.py'), run_name='__main__')
+    finally:
+        sys.path.remove(tools)
+    assert cv2.imread(str(tmp_path / 'attn' / 'a_attn.png')).shape == (64, 3 * 48, 3)

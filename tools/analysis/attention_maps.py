@@ -34,9 +34,10 @@ def main():
         img = cv2.resize(img, (args.size[1], args.size[0]))
         maps = cls_attention_maps(backbone, preprocess(img, tuple(args.size)).to(args.device), args.block)[0]
         tiles = [img] + [overlay_heatmap(img, m.cpu().numpy()) for m in maps]
-        while len(tiles) % args.columns:
+        columns = min(args.columns, len(tiles))  # no empty columns when there are few heads
+        while len(tiles) % columns:
             tiles.append(np.zeros_like(img))
-        rows = [np.concatenate(tiles[i:i + args.columns], 1) for i in range(0, len(tiles), args.columns)]
+        rows = [np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)]
         cv2.imwrite(osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '_attn.png'), np.concatenate(rows))
 
 

@@ -11,11 +11,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from sapiens2.apis.feature_analysis import extract_features, init_backbone, list_images, preprocess
+from sapiens2.apis.feature_analysis import extract_features, init_backbone, list_images, parse_arch, preprocess
 
 
 def add_backbone_args(parser):
-    parser.add_argument('--arch', default='sapiens2_1b', help='sapiens2_{0.1b,0.4b,0.8b,1b,5b}')
+    parser.add_argument('--arch', default='sapiens2_1b', type=parse_arch,
+                        help='sapiens2_{0.1b,0.4b,0.8b,1b,5b}, a JSON dict, or a config whose (model.)backbone.arch '
+                             'to use, e.g. configs/pretrain/sapiens2_tiny_pretrain_cpu.py')
     parser.add_argument('--checkpoint', default=None, help='backbone .safetensors / .pth (random init if omitted)')
     parser.add_argument('--prefix', default='', help="key prefix inside the checkpoint, e.g. 'backbone.'")
     parser.add_argument('--use-tokenizer', action='store_true', help='the 1B-4K backbone')

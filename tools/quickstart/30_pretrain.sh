@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quickstart, pretraining step: self-supervised pretraining (MAE + DINO [CLS] distillation + KoLeo) of the tiny
 # backbone on the 4 bundled COCO images (downscaled x3) for 300 CPU iterations, its loss and collapse-diagnostic
-# curves as a picture, and the export of the EMA teacher backbone to the released pretrain layout, under
-# $QUICKSTART_DIR/pretrain.
+# curves as a picture, the export of the EMA teacher backbone to the released pretrain layout and its [CLS] attention
+# maps, under $QUICKSTART_DIR/pretrain.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -22,4 +22,8 @@ PY
 $PYTHON tools/train.py "$CONFIG" --work-dir "$OUT/work"
 $PYTHON tools/analysis/plot_curves.py "$OUT/work" --out "$OUT/curves.png" --title "tiny pretraining, 4 images"
 $PYTHON tools/convert/pretrain_to_backbone.py "$OUT/work/iter_$ITERS.pth" "$OUT/sapiens2_tiny_pretrain.safetensors"
-echo "pretrain quickstart: curves in $OUT/curves.png, teacher backbone in $OUT/sapiens2_tiny_pretrain.safetensors"
+# the exported teacher's [CLS] attention per head (2 heads) on the training images, at the global-crop size
+$PYTHON tools/analysis/attention_maps.py "$OUT/data/tiny_images" "$OUT/attention" --arch "$CONFIG" \
+    --checkpoint "$OUT/sapiens2_tiny_pretrain.safetensors" --size 128 96 --device cpu
+echo "pretrain quickstart: curves in $OUT/curves.png, teacher backbone in $OUT/sapiens2_tiny_pretrain.safetensors," \
+    "attention maps in $OUT/attention"
