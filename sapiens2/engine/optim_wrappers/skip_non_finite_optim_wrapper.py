@@ -28,8 +28,7 @@ class SkipNonFiniteOptimWrapper(OptimWrapper):
 
     def update_params(self, loss: torch.Tensor, step_kwargs: Optional[Dict] = None,
                       zero_kwargs: Optional[Dict] = None) -> None:
-        non_finite_ranks = torch.zeros(1, device=loss.device)
-        non_finite_ranks[0] = float(not torch.isfinite(loss.detach()).all())
+        non_finite_ranks = (~torch.isfinite(loss.detach())).any().float().reshape(1)  # stays on the device
         all_reduce(non_finite_ranks, op='sum')  # no-op without a process group
         if non_finite_ranks.item() == 0:
             super().update_params(loss, step_kwargs, zero_kwargs)
