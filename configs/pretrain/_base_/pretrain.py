@@ -62,9 +62,10 @@ test_dataloader = None
 test_cfg = None
 test_evaluator = None
 
-# fused AdamW (appendix A.1); an iteration whose loss is NaN/inf on any rank is skipped and logged (--amp keeps
-# this: AutocastOptimWrapper is a SkipNonFiniteOptimWrapper)
-optim_wrapper = dict(type='SkipNonFiniteOptimWrapper', optimizer=dict(fused=True))
+# Fused AdamW (appendix A.1). An iteration whose loss is NaN/inf on any rank is skipped and logged (--amp keeps
+# this: AutocastOptimWrapper is a SkipNonFiniteOptimWrapper). The EMA teacher's frozen tensors get one log line.
+optim_wrapper = dict(type='SkipNonFiniteOptimWrapper', constructor='FrozenSummaryOptimWrapperConstructor',
+                     optimizer=dict(fused=True))
 default_hooks = dict(checkpoint=dict(interval=5000, save_best=None, max_keep_ckpts=3))
 custom_hooks = [dict(type='TeacherEMAHook')]  # teacher <- student at iteration 0, EMA after every step
 # the collapse diagnostics teacher_entropy / teacher_batch_entropy are averaged over the window like the losses

@@ -1,4 +1,5 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .frozen_summary_constructor import FrozenSummaryOptimWrapperConstructor
 from .skip_non_finite_optim_wrapper import SkipNonFiniteOptimWrapper
 
-__all__ = ['AutocastOptimWrapper', 'SkipNonFiniteOptimWrapper']
+__all__ = ['AutocastOptimWrapper', 'FrozenSummaryOptimWrapperConstructor', 'SkipNonFiniteOptimWrapper']
