@@ -25,6 +25,8 @@ import torch
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from model_profile import build_model, get_backbone, input_shape, load_config, profile_model, run_forward  # noqa
 
+from sapiens2.models.pretrain import Sapiens2Pretrainer  # noqa: E402
+
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
 # glibc hands every large freed block back to the OS, so each new activation tensor page-faults its memory in
 # again: on CPU that costs more than the elementwise ops themselves (10x on bf16 casts). Keep freed memory in the
@@ -52,19 +54,12 @@ def matmul_rate(dtype, n: int = 2048, iters: int = 5) -> float:
 
 
 def masked_forward(backbone, x, mask_ratio: float, generator):
-    """Backbone forward on the visible tokens only (MAE student encoder): a random (1 - mask_ratio) share of the
-    patch tokens per sample, with their own RoPE positions; returns [B, prefix + visible, C]."""
-    tokens, hw = backbone.embed_patches(x)
-    B, N, C = tokens.shape
-    keep = max(1, int(round(N * (1 - mask_ratio))))
-    idx = torch.rand(B, N, generator=generator).argsort(1)[:, :keep].sort(1).values  # [B, keep]
-    tokens = tokens.gather(1, idx[..., None].expand(-1, -1, C))
-    sin, cos = backbone.rope_embed(H=hw[0], W=hw[1])
-    rope = (sin[idx], cos[idx])  # [B, keep, hd]
-    x = backbone.prepend_prefix_tokens(tokens)
-    for i in range(backbone.num_layers):
-        x = backbone.blocks[i](x, rope)
-    return backbone.ln1(x) if backbone.final_norm else x
+    """The MAE student encoder (:meth:`Sapiens2Pretrainer.encode`) on a random (1 - mask_ratio) share of the tokens
+    per sample (after the 4K tokenizer, which then runs on the kept windows only); returns [B, prefix + kept, C]."""
+    B, h, w = x.shape[0], x.shape[-2] // backbone.input_divisor, x.shape[-1] // backbone.input_divisor
+    keep = max(1, int(round(h * w * (1 - mask_ratio))))
+    ids_keep = torch.rand(B, h * w, generator=generator).argsort(1)[:, :keep].sort(1).values  # [B, keep]
+    return Sapiens2Pretrainer.encode(backbone, x, ids_keep)[0]
 
 
 def bench_model(args):
