@@ -1,5 +1,6 @@
 """The tiny pretraining run under the DDP and FSDP bases with 2 CPU processes: the EMA teacher follows the student
-(DDP: through the model wrapper; FSDP: the sharded parameters)."""
+(DDP: through the model wrapper; FSDP: the sharded parameters), also across a step skipped for a NaN loss on one
+rank."""
 import os
 import os.path as osp
 import shutil
@@ -39,13 +40,18 @@ def test_tiny_pretraining_teacher_follows_student(strategy, tmp_path):
                    "model = dict(max_iters=3, teacher_momentum=0.0, teacher_momentum_final=0.0)\n"
                    "train_cfg = dict(max_iters=3, val_interval=100)\n"
                    "train_dataloader = dict(batch_size=1)\n"
-                   "default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))\n")
-    env = dict(os.environ, DATA_ROOT=str(tmp_path / 'data') + '/', PORT=str(_free_port()))
+                   "default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=3))\n"
+                   # rank 0 alone gets a NaN loss at iteration 2: both ranks skip that step and go on
+                   "custom_imports = dict(imports=['nan_loss_hook'], allow_failed_imports=False)\n"
+                   "custom_hooks = [dict(type='TeacherEMAHook'), dict(type='NaNLossOnRank0', iteration=2)]\n")
+    env = dict(os.environ, DATA_ROOT=str(tmp_path / 'data') + '/', PORT=str(_free_port()),
+               PYTHONPATH=os.pathsep.join([osp.dirname(osp.abspath(__file__)), os.environ.get('PYTHONPATH', '')]))
     res = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), str(cfg), '2', '--work-dir',
                           str(tmp_path / 'work')], capture_output=True, text=True, env=env, timeout=400)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-4000:]
     assert 'Iter(train) [3/3]' in log and 'loss_cl' in log
+    assert 'non-finite loss on 1 of 2 rank(s) at iteration 2' in log and 'skipped_steps: 1' in log
     checkpoint = tmp_path / 'work' / 'iter_3.pth'
     full = checkpoint
     if strategy == 'fsdp':
