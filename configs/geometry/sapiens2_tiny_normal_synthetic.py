@@ -1,31 +1,20 @@
 # Tiny normal model on synthetic data (tools/dataset_converters/make_synthetic_dense.py): trains on CPU in
 # about a minute. Data: $DATA_ROOT/synthetic_dense/normal, used for training and validation.
-_base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/normal.py', '../_base_/schedules/tiny_cpu.py']
+_base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/normal.py', '../_base_/schedules/tiny_cpu.py',
+          './_base_/tiny_synthetic.py']
 
 data_root = '{{$DATA_ROOT:data/}}synthetic_dense/normal'
-image_size = (96, 128)  # (W, H)
+image_size = _base_.tiny_image_size  # (W, H)
 model = dict(
     backbone=_base_.backbone,
     decode_head=dict(
         in_channels=_base_.embed_dims, upsample_channels=(32, 32, 16, 16), conv_out_channels=(16, 16, 16)))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadDenseAnnotations', task='normal'),
-    dict(type='DenseRandomAffine', scale_range=(0.9, 1.1), max_shift=0.05, max_rotation=10.0, prob=0.5),
-    dict(type='DenseRandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='LetterboxResize', scale=image_size),
-    dict(type='PackDenseInputs', task='normal'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LetterboxResize', scale=image_size, resize_targets=False),
-    dict(type='LoadDenseAnnotations', task='normal'),
-    dict(type='PackDenseInputs', task='normal'),
-]
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+load_targets = dict(type='LoadDenseAnnotations', task='normal')
+pack_inputs = dict(type='PackDenseInputs', task='normal')
+train_pipeline = [dict(type='LoadImageFromFile'), load_targets] + _base_.tiny_train_transforms + [pack_inputs]
+test_pipeline = [dict(type='LoadImageFromFile'), _base_.tiny_test_resize, load_targets, pack_inputs]
+train_dataloader = dict(_base_.tiny_loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(_base_.tiny_loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # CPU-sized schedule (../_base_/schedules/tiny_cpu.py)
