@@ -1,5 +1,6 @@
 import os
 import os.path as osp
+import socket
 
 import pytest
 import torch
@@ -10,11 +11,19 @@ FIXTURES = osp.join(SHARED, 'fixtures', 'official_equivalence')
 METAINFO = osp.join(SHARED, 'data', 'metainfo')
 COCO_WHOLEBODY_SAMPLE = osp.join(SHARED, 'data', 'coco_wholebody_sample')
 
-# A tiny backbone: 10 blocks so that block 8 < i < L - 8 is empty and GQA only appears with >= 17 blocks.
+# Tiny backbones: 2 blocks (all full attention), and 18 blocks so that the middle blocks 8 <= i < L - 8 (here 8 and 9)
+# use grouped-query attention, which needs at least 17 blocks.
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, num_tokenizer_layers=1)
 TINY_GQA_ARCH = dict(embed_dims=32, num_layers=18, num_heads=4, feedforward_channels=64, num_tokenizer_layers=1)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def free_port() -> int:
+    """A free TCP port on localhost for a test's torchrun rendezvous."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

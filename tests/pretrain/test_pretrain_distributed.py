@@ -4,7 +4,6 @@ loss on one rank, and exports from the run's own checkpoint."""
 import os
 import os.path as osp
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -14,16 +13,10 @@ from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
 
 from sapiens2.models.backbones import Sapiens2
 
-from conftest import COCO_WHOLEBODY_SAMPLE, REPO_ROOT, TINY_ARCH
+from conftest import COCO_WHOLEBODY_SAMPLE, REPO_ROOT, TINY_ARCH, free_port
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'convert'))
 from pretrain_to_backbone import export_backbone  # noqa: E402
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize('strategy', ['ddp', 'fsdp'])
@@ -44,7 +37,7 @@ def test_tiny_pretraining_teacher_follows_student(strategy, tmp_path):
                    # rank 0 alone gets a NaN loss at iteration 2: both ranks skip that step and go on
                    "custom_imports = dict(imports=['nan_loss_hook'], allow_failed_imports=False)\n"
                    "custom_hooks = [dict(type='TeacherEMAHook'), dict(type='NaNLossOnRank0', iteration=2)]\n")
-    env = dict(os.environ, DATA_ROOT=str(tmp_path / 'data') + '/', PORT=str(_free_port()),
+    env = dict(os.environ, DATA_ROOT=str(tmp_path / 'data') + '/', PORT=str(free_port()),
                PYTHONPATH=os.pathsep.join([osp.dirname(osp.abspath(__file__)), os.environ.get('PYTHONPATH', '')]))
     res = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), str(cfg), '2', '--work-dir',
                           str(tmp_path / 'work')], capture_output=True, text=True, env=env, timeout=400)

@@ -1,11 +1,12 @@
 """Shared by the tools tests: run a tool as a subprocess with the tiny config's modules importable."""
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from conftest import REPO_ROOT as REPO
+from conftest import free_port  # noqa: F401  (re-exported for the tools tests)
+
 DATA = osp.join(REPO, 'tests', 'tools', 'data')
 TINY_CONFIG = osp.join(DATA, 'tiny_config.py')
 if DATA not in sys.path:
@@ -27,9 +28,3 @@ def run_tool(args, env=None, check=True) -> subprocess.CompletedProcess:
     if check:
         assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
     return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]

@@ -16,9 +16,10 @@ import torch
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint.metadata import TensorStorageMetadata
 
+from sapiens2.utils.checkpoint import CHECKPOINT_DTYPES, save_safetensors
+
 MODEL_KEY = 'state_dict.'  # FullyShardStrategy saves {'state_dict': model, 'optimizer': ...}
 WRAPPER_PREFIXES = r'^(module\.|_orig_mod\.)|(_checkpoint_wrapped_module\.|_fsdp_wrapped_module\.)'
-DTYPES = dict(bf16=torch.bfloat16, fp16=torch.float16, fp32=torch.float32)
 
 
 def consolidate_fsdp_checkpoint(ckpt_dir: str, prefix: str = '', dtype: torch.dtype = None) -> 'OrderedDict':
@@ -54,16 +55,16 @@ def parse_args():
     parser.add_argument('checkpoint', help='DCP checkpoint directory (e.g. work_dirs/x/iter_1000.pth)')
     parser.add_argument('out', help='output .safetensors file')
     parser.add_argument('--prefix', default='', help="keep keys under this prefix and strip it, e.g. 'backbone.'")
-    parser.add_argument('--dtype', choices=sorted(DTYPES), help='cast floating tensors (default: as trained, fp32)')
+    parser.add_argument('--dtype', choices=sorted(CHECKPOINT_DTYPES),
+                        help='cast floating tensors (default: as trained, fp32)')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    from sapiens2.utils.checkpoint import save_safetensors
     if not args.out.endswith('.safetensors'):
         raise ValueError(f'output must be a .safetensors file, got {args.out}')
-    state_dict = consolidate_fsdp_checkpoint(args.checkpoint, args.prefix, DTYPES.get(args.dtype))
+    state_dict = consolidate_fsdp_checkpoint(args.checkpoint, args.prefix, CHECKPOINT_DTYPES.get(args.dtype))
     save_safetensors(state_dict, args.out, metadata=dict(format='pt', source=osp.abspath(args.checkpoint)))
     numel = sum(t.numel() for t in state_dict.values())
     print(f'wrote {args.out}: {len(state_dict)} tensors, {numel:,} values')

@@ -11,8 +11,7 @@ message hub and meta are dropped; a DDP ``module.`` prefix is removed.
 """
 import argparse
 
-from sapiens2.engine.checkpoint_convert import DTYPES, remap_state_dict
-from sapiens2.utils.checkpoint import read_state_dict, save_safetensors
+from sapiens2.utils.checkpoint import CHECKPOINT_DTYPES, read_state_dict, remap_state_dict, save_safetensors
 
 
 def parse_args(argv=None):
@@ -21,7 +20,7 @@ def parse_args(argv=None):
     parser.add_argument('dst', help='output .safetensors')
     parser.add_argument('--src-prefix', default='', help='keep only keys under this prefix and strip it')
     parser.add_argument('--dst-prefix', default='', help='prepend this prefix to every key')
-    parser.add_argument('--dtype', choices=sorted(DTYPES), help='cast floating tensors (default: keep)')
+    parser.add_argument('--dtype', choices=sorted(CHECKPOINT_DTYPES), help='cast floating tensors (default: keep)')
     return parser.parse_args(argv)
 
 

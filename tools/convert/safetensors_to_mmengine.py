@@ -12,8 +12,7 @@ import os.path as osp
 
 import torch
 
-from sapiens2.engine.checkpoint_convert import remap_state_dict
-from sapiens2.utils.checkpoint import read_state_dict
+from sapiens2.utils.checkpoint import read_state_dict, remap_state_dict
 
 
 def parse_args(argv=None):

@@ -112,8 +112,9 @@ class Sapiens2Pretrainer(BaseModel):
         optimiser step of iteration ``step`` (:class:`sapiens2.engine.TeacherEMAHook` does), not inside a forward:
         under FSDP the forward sees unsharded copies of the parameters."""
         self.teacher.momentum = 1.0 - self.current_teacher_momentum(step)
+        steps = int(self.teacher.steps)
         for t, s in zip(*self._teacher_and_student()):
-            t.lerp_(s, self.teacher.momentum)  # MMEngine's convention: momentum = weight of the new value
+            self.teacher.avg_func(t, s, steps)  # MMEngine's EMA step: t.lerp_(s, momentum = weight of the new value)
         self.teacher.steps += 1
 
     # ------------------------------------------------------------------ encoder passes
