@@ -69,7 +69,6 @@ class Sapiens2Runner(Runner):
         return checkpoint
 
 
-
 @RUNNERS.register_module()
 class Sapiens2FlexibleRunner(FlexibleRunner):
     """MMEngine's ``FlexibleRunner`` (DDP / FSDP strategies, ``configs/_base_/strategies/``) with the same strict

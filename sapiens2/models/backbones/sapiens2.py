@@ -1,6 +1,6 @@
 """The Sapiens2 vision transformer (SPEC §1), state-dict compatible with the released checkpoints."""
 import copy
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from mmengine.model import BaseModule
