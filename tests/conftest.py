@@ -1,9 +1,10 @@
 import os
 import os.path as osp
-import socket
 
 import pytest
 import torch
+
+from sapiens2.engine.launch import free_port  # noqa: F401  (torchrun rendezvous ports of the tests)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.abspath(os.environ.get('SAPIENS2_SHARED', osp.join(REPO_ROOT, '..', 'shared')))
@@ -17,13 +18,6 @@ TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=
 TINY_GQA_ARCH = dict(embed_dims=32, num_layers=18, num_heads=4, feedforward_channels=64, num_tokenizer_layers=1)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-
-
-def free_port() -> int:
-    """A free TCP port on localhost for a test's torchrun rendezvous."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def main(argv=None):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from, cfg.resume = args.checkpoint, False
 
-    from sapiens2.engine.launch import build_runner, shutdown_distributed
+    from sapiens2.engine.launch import build_runner
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out and runner.rank == 0:
@@ -60,9 +60,10 @@ def main(argv=None):
         with open(args.out, 'w') as f:
             json.dump(to_jsonable(metrics), f, indent=2)
         runner.logger.info(f'metrics written to {args.out}')
-    shutdown_distributed()
     return metrics
 
 
 if __name__ == '__main__':
     main()
+    from sapiens2.engine.launch import end_distributed_process
+    end_distributed_process()

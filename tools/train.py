@@ -72,11 +72,12 @@ def build_cfg(args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    from sapiens2.engine.launch import build_runner, shutdown_distributed
+    from sapiens2.engine.launch import build_runner
     runner = build_runner(build_cfg(args))
     runner.train()
-    shutdown_distributed()
 
 
 if __name__ == '__main__':
     main()
+    from sapiens2.engine.launch import end_distributed_process
+    end_distributed_process()

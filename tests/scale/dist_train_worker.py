@@ -20,7 +20,7 @@ from torch.distributed.tensor import DTensor
 from torch.utils.data import Dataset
 
 import sapiens2.engine  # noqa: F401  (registers the strategies)
-from sapiens2.engine.launch import shutdown_distributed
+from sapiens2.engine.launch import end_distributed_process
 from sapiens2.models.backbones import Sapiens2
 
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, num_tokenizer_layers=1)
@@ -122,7 +122,7 @@ def main():
     if rank == 0:
         torch.save(dict(output=out.detach().float().cpu(), input=x, state_dict=full),
                    osp.join(work_dir, 'final.pth'))
-    shutdown_distributed()
+    end_distributed_process()
 
 
 if __name__ == '__main__':
