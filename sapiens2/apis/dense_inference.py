@@ -4,7 +4,6 @@ Preprocessing is the config's ``test_pipeline`` without file loading and targets
 segmentation, a letterbox resize (recorded padding) for the others; the estimators' ``predict`` applies the exact
 inverse, so every prediction comes back at the original image size.
 """
-import copy
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -14,17 +13,19 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from sapiens2.registry import MODELS
+from sapiens2.utils.package_files import load_config
 from .inference import inference_data
 
 _SKIP = ('LoadImageFromFile', 'LoadDenseAnnotations')
 
 
 def init_dense_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu'):
-    """Build the model of a dense config (no pretrained-backbone download) and load ``checkpoint`` strictly
+    """Build the model of a dense config (a ``Config``, a file or a bundled name such as ``'seg/sapiens2_1b_seg29'``;
+    no pretrained-backbone download) and load ``checkpoint`` strictly
     (.safetensors or MMEngine .pth). The config is kept as ``model.cfg``."""
     import sapiens2.datasets  # noqa: F401
     import sapiens2.models  # noqa: F401
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
+    cfg = load_config(config)
     init_default_scope(cfg.get('default_scope', 'sapiens2'))
     cfg.model.backbone.pop('init_cfg', None)
     model = MODELS.build(cfg.model)

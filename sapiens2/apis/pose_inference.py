@@ -8,6 +8,7 @@ from mmengine import Config
 from mmengine.dataset import Compose
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
+from sapiens2.utils.package_files import dataset_metainfo_config
 from .dense_inference import init_dense_model
 from .inference import inference_data
 
@@ -18,11 +19,10 @@ def init_pose_model(config: Union[str, Config], checkpoint: Optional[str] = None
                     flip_test: Optional[bool] = None):
     """Build a pose config's model (no pretrained-backbone loading), load ``checkpoint`` strictly (.safetensors or
     MMEngine .pth) and attach ``model.dataset_meta`` (the 308-keypoint metainfo: names, flip_indices, skeleton)."""
-    from sapiens2.datasets.keypoints308_dataset import KEYPOINTS308_METAINFO_FILE
     model = init_dense_model(config, checkpoint, device)
     if flip_test is not None:
         model.test_cfg['flip_test'] = bool(flip_test)
-    model.dataset_meta = parse_pose_metainfo(dict(from_file=KEYPOINTS308_METAINFO_FILE))
+    model.dataset_meta = parse_pose_metainfo(dict(from_file=dataset_metainfo_config('keypoints308')))
     return model
 
 

@@ -1,5 +1,4 @@
 """COCO-format 308-keypoint dataset (top-down): ``keypoints`` of length 3·308 per person, GT boxes."""
-import os.path as osp
 import warnings
 from typing import Optional
 
@@ -7,9 +6,9 @@ import numpy as np
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 
 from sapiens2.registry import DATASETS
+from sapiens2.utils.package_files import dataset_metainfo_config
 
-KEYPOINTS308_METAINFO_FILE = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-                                      '_base_', 'datasets', 'keypoints308.py')
+KEYPOINTS308_METAINFO_FILE = dataset_metainfo_config('keypoints308')
 
 
 @DATASETS.register_module()

@@ -4,15 +4,14 @@ The shared keypoints come from ``coco_wholebody133_to_keypoints308`` of ``config
 (generated from ``keypoints308.json``). Keypoints with no 308 counterpart get score 0 and position (0, 0).
 OpenPose's ``neck`` is the midpoint of the shoulders (score: the smaller of the two).
 """
-import os.path as osp
 from functools import lru_cache
 from typing import Dict, Tuple
 
 import numpy as np
 from mmengine.config import Config
 
-_METAINFO = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs', '_base_', 'datasets',
-                     'keypoints308.py')
+from .package_files import dataset_metainfo_config
+
 # OpenPose-18 from COCO-17 ids (-1: neck = shoulder midpoint): nose, neck, r/l shoulder-elbow-wrist, r/l hip-knee-ankle,
 # r/l eye, r/l ear
 OPENPOSE18_FROM_COCO17 = (0, -1, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
@@ -21,7 +20,7 @@ LAYOUT_SIZES = dict(coco17=17, coco_wholebody133=133, openpose18=18)
 
 @lru_cache()
 def coco_wholebody133_to_keypoints308() -> Dict[int, int]:
-    return {int(k): int(v) for k, v in Config.fromfile(_METAINFO).coco_wholebody133_to_keypoints308.items()}
+    return {int(k): int(v) for k, v in Config.fromfile(dataset_metainfo_config('keypoints308')).coco_wholebody133_to_keypoints308.items()}
 
 
 def _gather(keypoints: np.ndarray, scores: np.ndarray, mapping: Dict[int, int], size: int):
