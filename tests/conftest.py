@@ -5,12 +5,16 @@ import pytest
 import torch
 
 from sapiens2.engine.launch import free_port  # noqa: F401  (torchrun rendezvous ports of the tests)
+from sapiens2.utils.package_files import METAINFO_DIR as METAINFO  # noqa: F401  (bundled metadata JSON)
 
+# Everything the suite reads lives in this repository: test fixtures under tests/data, the real-image sample under
+# data/ (shared with the quickstart), the metadata as package data.
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED = osp.abspath(os.environ.get('SAPIENS2_SHARED', osp.join(REPO_ROOT, '..', 'shared')))
-FIXTURES = osp.join(SHARED, 'fixtures', 'official_equivalence')
-METAINFO = osp.join(SHARED, 'data', 'metainfo')
-COCO_WHOLEBODY_SAMPLE = osp.join(SHARED, 'data', 'coco_wholebody_sample')
+TEST_DATA = osp.join(REPO_ROOT, 'tests', 'data')
+FIXTURES = osp.join(TEST_DATA, 'official_equivalence')
+COCO_WHOLEBODY_SAMPLE = osp.join(REPO_ROOT, 'data', 'coco_wholebody_sample')
+COCO_WHOLEBODY_SAMPLE_FILES = ('test_coco_wholebody.json', '000000000785.jpg', '000000040083.jpg', '000000196141.jpg',
+                               '000000197388.jpg')
 
 # Tiny backbones: 2 blocks (all full attention), and 18 blocks so that the middle blocks 8 <= i < L - 8 (here 8 and 9)
 # use grouped-query attention, which needs at least 17 blocks.
@@ -18,6 +22,22 @@ TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=
 TINY_GQA_ARCH = dict(embed_dims=32, num_layers=18, num_heads=4, feedforward_channels=64, num_tokenizer_layers=1)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def require_file(path: str) -> str:
+    """``path`` if it exists; otherwise fail the test naming the missing file (not a later, nameless error)."""
+    if not osp.exists(path):
+        pytest.fail(f'test data missing: {path} (it is part of the repository; is the checkout complete?)',
+                    pytrace=False)
+    return path
+
+
+def pytest_runtest_setup(item):
+    """A test module that imports the sample fails at setup naming a missing sample file, instead of deep inside a
+    dataset ("Cannot find valid image after 1000!")."""
+    if getattr(item.module, 'COCO_WHOLEBODY_SAMPLE', None) == COCO_WHOLEBODY_SAMPLE:
+        for name in COCO_WHOLEBODY_SAMPLE_FILES:
+            require_file(osp.join(COCO_WHOLEBODY_SAMPLE, name))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from mmengine.config import Config, DictAction
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a sapiens2 model')
-    parser.add_argument('config', help='config file')
+    parser.add_argument('config', help='config file or bundled config name (e.g. pose/sapiens2_1b_308kpt)')
     parser.add_argument('checkpoint', help='checkpoint (.pth or .safetensors)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='write the metrics as a JSON object to this file')
@@ -43,7 +43,8 @@ def to_jsonable(value):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    from sapiens2.utils.package_files import load_config
+    cfg = load_config(args.config)
     cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:

@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a sapiens2 model')
-    parser.add_argument('config', help='config file')
+    parser.add_argument('config', help='config file or bundled config name (e.g. pose/sapiens2_1b_308kpt)')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the latest checkpoint of the work dir (no value / "auto") or from PATH')
@@ -50,7 +50,8 @@ def setup_amp(cfg: Config) -> None:
 
 
 def build_cfg(args) -> Config:
-    cfg = Config.fromfile(args.config)
+    from sapiens2.utils.package_files import load_config
+    cfg = load_config(args.config)
     cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:

@@ -4,7 +4,7 @@
 # The sample serves as both training and test set (it shows the pipeline fits and scores, not a benchmark).
 _base_ = ['../_base_/models/sapiens2_tiny.py', './_base_/sapiens2_308kpt.py']
 
-data_root = '{{$DATA_ROOT:../shared/data/}}coco_wholebody_sample/'
+data_root = '{{$DATA_ROOT:data/}}coco_wholebody_sample/'  # the bundled sample, data/ of the checkout
 image_size = (96, 128)  # (W, H)
 codec = dict(type='UDPHeatmap', input_size=image_size, heatmap_size=(24, 32), sigma=2, blur_kernel_size=11)
 embed_dims = 64

@@ -33,11 +33,12 @@ def build_pose_transforms(cfg: Config) -> Compose:
 
 def pose_crops(model, img: np.ndarray, bboxes: Optional[np.ndarray] = None, transforms: Optional[Compose] = None,
                img_path: str = '') -> List[dict]:
-    """One data dict per box (``bboxes`` [N, 4] x1, y1, x2, y2; the whole image when None or empty)."""
+    """One data dict per box (``bboxes`` [N, 4] x1, y1, x2, y2; when None or empty, the whole image as the released
+    demo boxes it: ``[0, 0, w - 1, h - 1]``)."""
     transforms = transforms or build_pose_transforms(model.cfg)
     h, w = img.shape[:2]
     if bboxes is None or len(bboxes) == 0:
-        bboxes = np.array([[0, 0, w, h]], dtype=np.float32)
+        bboxes = np.array([[0, 0, w - 1, h - 1]], dtype=np.float32)
     data = []
     for i, box in enumerate(np.asarray(bboxes, dtype=np.float32).reshape(-1, 4)):
         info = dict(img=img, img_path=img_path, img_shape=(h, w), ori_shape=(h, w), id=i, img_id=0,

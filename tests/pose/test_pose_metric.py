@@ -95,3 +95,15 @@ def test_partition_metric_matches_direct_cocoeval():
     assert 0.05 < results['body/coco/AP'] < 0.99
     # the sample has no 308-face keypoints (COCO-WholeBody's 68 face points are not in the 308 map): no GT -> -1
     assert results['face/coco/AP'] == -1
+
+
+def test_partitions_by_name_read_the_metainfo_groups():
+    """The configs name the parts; the ids come from the groups of keypoints308.json ('all': every keypoint)."""
+    from sapiens2.evaluation.metrics.pose_partition_metric import PosePartitionMetric
+    with open(osp.join(METAINFO, 'keypoints308.json')) as f:
+        groups = json.load(f)['groups']
+    parts = PosePartitionMetric.partitions_from_metainfo(['all', 'face', 'left_hand'], 'keypoints308')
+    assert parts == dict(all=list(range(308)), face=groups['face'], left_hand=groups['left_hand'])
+    assert len(parts['face']) == 238 and len(set(parts['face']) & set(groups['body'])) == 0
+    with pytest.raises(KeyError, match='torso'):
+        PosePartitionMetric.partitions_from_metainfo(['torso'], 'keypoints308')

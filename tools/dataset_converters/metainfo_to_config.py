@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Generate ``configs/_base_/datasets/{keypoints308,seg29}.py`` from the metainfo JSONs (the one source of truth).
+"""Generate ``configs/_base_/datasets/{keypoints308,seg29}.py`` from the metainfo JSONs (the one source of truth, package data in ``sapiens2/metainfo/``).
 
-Usage: python tools/dataset_converters/metainfo_to_config.py [--metainfo-dir ../shared/data/metainfo]
+Usage: python tools/dataset_converters/metainfo_to_config.py [--metainfo-dir sapiens2/metainfo]
                                                             [--out-dir configs/_base_/datasets] [--check]
 ``--check`` exits 1 when a generated file differs from what is on disk (used by the tests).
 """
@@ -70,7 +70,7 @@ GENERATORS = {'keypoints308': keypoints308_config, 'seg29': seg29_config}
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--metainfo-dir', default=osp.join(REPO, '..', 'shared', 'data', 'metainfo'))
+    parser.add_argument('--metainfo-dir', default=osp.join(REPO, 'sapiens2', 'metainfo'))
     parser.add_argument('--out-dir', default=osp.join(REPO, 'configs', '_base_', 'datasets'))
     parser.add_argument('--check', action='store_true', help='only compare with the files on disk')
     args = parser.parse_args(argv)
@@ -78,7 +78,7 @@ def main(argv=None):
     for name, gen in GENERATORS.items():
         src = osp.join(args.metainfo_dir, f'{name}.json')
         with open(src) as f:
-            text = gen(json.load(f), f'shared/data/metainfo/{name}.json')
+            text = gen(json.load(f), f'sapiens2/metainfo/{name}.json')
         out = osp.join(args.out_dir, f'{name}.py')
         if args.check:
             if not osp.exists(out) or open(out).read() != text:

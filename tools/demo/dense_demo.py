@@ -27,7 +27,7 @@ IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config')
+    parser.add_argument('config', help='config file or bundled config name (e.g. seg/sapiens2_1b_seg29)')
     parser.add_argument('checkpoint', help='.safetensors or MMEngine .pth of the whole task model')
     parser.add_argument('--input', required=True, help='an image or a folder of images')
     parser.add_argument('--output', required=True, help='output folder')

@@ -3,13 +3,14 @@
 
 Example:
     python tools/demo/pose_demo.py configs/pose/sapiens2_1b_308kpt.py sapiens2_1b_pose.safetensors \\
-        --input photos/ --output out/ --bboxes boxes.json --flip-test --batch-size 8 --device cuda:0
+        --input photos/ --output out/ --bboxes boxes.json --batch-size 8 --device cuda:0
 
 Boxes (``--bboxes``): a JSON ``{"<image file name>": [[x1, y1, x2, y2(, score)], ...]}`` or a COCO-format file
 (``images`` + ``annotations`` with ``bbox`` x, y, w, h); images without boxes (and every video frame) use the whole
-image. A person detector plugs in by writing that JSON. Writes per image ``<stem>.json`` (boxes; per person the 308
-keypoints with names, x, y and score) and ``<stem>.png`` (skeleton overlay); a video gives ``<stem>.mp4`` and
-``<stem>.json`` with one entry per frame.
+image ([0, 0, w - 1, h - 1], as the released demo). A person detector plugs in by writing that JSON. Flip test: the
+config's ``model.test_cfg.flip_test`` (on in the bundled pose configs) unless ``--flip-test`` / ``--no-flip-test`` is
+given. Writes per image ``<stem>.json`` (boxes; per person the 308 keypoints with names, x, y and score) and
+``<stem>.png`` (skeleton overlay); a video gives ``<stem>.mp4`` and ``<stem>.json`` with one entry per frame.
 """
 import argparse
 import json
@@ -30,12 +31,14 @@ VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config')
+    parser.add_argument('config', help='config file or bundled config name (e.g. pose/sapiens2_1b_308kpt)')
     parser.add_argument('checkpoint', help='.safetensors or MMEngine .pth of the whole pose model')
     parser.add_argument('--input', required=True, help='an image, a folder of images or a video')
     parser.add_argument('--output', required=True, help='output folder')
     parser.add_argument('--bboxes', default=None, help='JSON of person boxes per image (see above)')
-    parser.add_argument('--flip-test', action='store_true', help='average with the horizontally flipped crop')
+    parser.add_argument('--flip-test', action=argparse.BooleanOptionalAction, default=None,
+                        help="average with the horizontally flipped crop (default: the config's "
+                             "model.test_cfg.flip_test, on in the released pose configs)")
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='score threshold for drawing')
     parser.add_argument('--batch-size', type=int, default=8, help='crops per forward pass')
     parser.add_argument('--device', default='cpu')

@@ -6,12 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-.venv/bin/python}
 OUT=${QUICKSTART_DIR:-work_dirs/quickstart}/pose
-SHARED=${SAPIENS2_SHARED:-../shared}
 CONFIG=configs/pose/sapiens2_tiny_308kpt_coco_wholebody_sample.py
 ITERS=$($PYTHON -c "from mmengine import Config; print(Config.fromfile('$CONFIG').train_cfg.max_iters)")
-SAMPLE="$SHARED/data/coco_wholebody_sample"
+SAMPLE=data/coco_wholebody_sample  # bundled with the repository
 mkdir -p "$OUT"
-export DATA_ROOT="$SHARED/data/"
+export DATA_ROOT=data/
 
 $PYTHON tools/train.py "$CONFIG" --work-dir "$OUT/work"
 $PYTHON tools/test.py "$CONFIG" "$OUT/work/iter_$ITERS.pth" --work-dir "$OUT/work" --out "$OUT/metrics.json"

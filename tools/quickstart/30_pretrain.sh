@@ -7,13 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-.venv/bin/python}
 OUT=${QUICKSTART_DIR:-work_dirs/quickstart}/pretrain
-SHARED=${SAPIENS2_SHARED:-../shared}
 CONFIG=configs/pretrain/sapiens2_tiny_pretrain_cpu.py
 ITERS=$($PYTHON -c "from mmengine import Config; print(Config.fromfile('$CONFIG').train_cfg.max_iters)")
 mkdir -p "$OUT/data/tiny_images"
 export DATA_ROOT="$OUT/data/"
 
-$PYTHON - "$SHARED/data/coco_wholebody_sample" "$OUT/data/tiny_images" <<'PY'
+$PYTHON - data/coco_wholebody_sample "$OUT/data/tiny_images" <<'PY'
 import glob, os.path as osp, sys, cv2
 for path in sorted(glob.glob(osp.join(sys.argv[1], '*.jpg'))):
     img = cv2.imread(path)

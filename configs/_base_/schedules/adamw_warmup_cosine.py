@@ -6,7 +6,10 @@ max_iters = 500000
 warmup_iters = 1000
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    # an iteration whose loss or gradients are NaN/inf on any rank is skipped on every rank (counted, logged as
+    # train/skipped_steps, warned about); `max_consecutive_skips` skips in a row stop the run with an error
+    type='SkipNonFiniteOptimWrapper',
+    max_consecutive_skips=20,
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,

@@ -7,7 +7,10 @@ max_iters = 10000
 warmup_iters = 500
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    # an iteration whose loss or gradients are NaN/inf on any rank is skipped on every rank (counted, logged as
+    # train/skipped_steps, warned about); `max_consecutive_skips` skips in a row stop the run with an error
+    type='SkipNonFiniteOptimWrapper',
+    max_consecutive_skips=20,
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), weight_decay=0.1),
     # lr of layer id l = lr * rate^(L + 1 - l): embeddings/tokenizer 0, block i -> i + 1, the rest (head) L + 1;
     # no weight decay on 1-D parameters (norms, biases, LayerScale) and on the tokenizer's positional embedding.

@@ -5,7 +5,8 @@
 probe_max_iters = 20000
 probe_batch_size = 8
 probe_optim_wrapper = dict(
-    type='OptimWrapper',
+    type='SkipNonFiniteOptimWrapper',  # non-finite steps skipped on every rank (schedules/adamw_warmup_linear.py)
+    max_consecutive_skips=20,
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.01),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),  # backbone parameters have no gradient
     clip_grad=dict(max_norm=1.0, norm_type=2))
