@@ -5,8 +5,11 @@ PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
+ifndef CLONE_DIR
+CLONE_DIR := $(shell mktemp -d -u /tmp/sapiens2-clone.XXXXXX)
+endif
 
-.PHONY: install test quickstart equivalence clean-venv
+.PHONY: install test test-clean-clone quickstart equivalence clean-venv
 
 install: $(STAMP)
 
@@ -25,11 +28,20 @@ $(STAMP): setup.py requirements/*.txt
 	$(PY) -c "import torch, torchvision, mmengine, mmpose.codecs, mmseg.evaluation, mmpretrain, xtcocotools.coco, sapiens2"
 	touch $(STAMP)
 
+# PYTHONPATH: the suite tests this checkout's package, whichever checkout the environment was installed from.
 test: install
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests $(PYTEST_ARGS)
 
+# The suite in a fresh clone of the committed tree with nothing beside it (what a user's `git clone` has), run with
+# this checkout's environment (no second install). .ci/run uses it.
+test-clean-clone: install
+	git clone -q --no-hardlinks $(CURDIR) $(CLONE_DIR)
+	cd $(CLONE_DIR) && PYTHONPATH=$(CLONE_DIR) $(abspath $(PY)) -m pytest tests $(PYTEST_ARGS); \
+	    status=$$?; rm -rf $(CLONE_DIR); exit $$status
+
+# Release-equivalence fixtures only (tests/data/official_equivalence).
 equivalence: install
-	$(PY) ../shared/scripts/check_official_equivalence.py
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest -q tests/test_official_equivalence.py
 
 quickstart: install
 	bash tools/quickstart.sh
