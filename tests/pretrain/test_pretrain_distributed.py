@@ -37,7 +37,7 @@ def test_tiny_pretraining_teacher_follows_student(strategy, tmp_path):
                    # rank 0 alone gets a NaN loss at iteration 2: both ranks skip that step and go on
                    "custom_imports = dict(imports=['nan_loss_hook'], allow_failed_imports=False)\n"
                    "custom_hooks = [dict(type='TeacherEMAHook'), dict(type='NaNLossOnRank0', iteration=2)]\n")
-    env = dict(os.environ, DATA_ROOT=str(tmp_path / 'data') + '/', PORT=str(free_port()),
+    env = dict(os.environ, DATA_ROOT=str(tmp_path / 'data') + '/', PORT=str(free_port()), PYTHON=sys.executable,
                PYTHONPATH=os.pathsep.join([osp.dirname(osp.abspath(__file__)), os.environ.get('PYTHONPATH', '')]))
     res = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), str(cfg), '2', '--work-dir',
                           str(tmp_path / 'work')], capture_output=True, text=True, env=env, timeout=400)
