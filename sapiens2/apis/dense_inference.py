@@ -19,13 +19,18 @@ from .inference import inference_data
 _SKIP = ('LoadImageFromFile', 'LoadDenseAnnotations')
 
 
-def init_dense_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu'):
+def init_dense_model(config: Union[str, Config, None], checkpoint: Optional[str] = None, device: str = 'cpu'):
     """Build the model of a dense config (a ``Config``, a file or a bundled name such as ``'seg/sapiens2_1b_seg29'``;
     no pretrained-backbone download) and load ``checkpoint`` strictly
-    (.safetensors or MMEngine .pth). The config is kept as ``model.cfg``."""
+    (.safetensors or MMEngine .pth, or a Hugging Face Hub id ``hf://owner/name``). The config is kept as ``model.cfg``.
+    ``config=None`` takes the config of a Hub ``checkpoint`` (:func:`sapiens2.utils.hub.config_for_checkpoint`)."""
     import sapiens2.datasets  # noqa: F401
     import sapiens2.models  # noqa: F401
-    cfg = load_config(config)
+    from sapiens2.utils.hub import load_model_config
+    cfg = load_config(load_model_config(config, checkpoint))
+    if 'model' not in cfg:
+        raise ValueError(f'config {config if config is not None else checkpoint!r} has no `model` (a backbone-only '
+                         'config: load the checkpoint with sapiens2.apis.init_backbone or as a backbone init_cfg)')
     init_default_scope(cfg.get('default_scope', 'sapiens2'))
     cfg.model.backbone.pop('init_cfg', None)
     model = MODELS.build(cfg.model)

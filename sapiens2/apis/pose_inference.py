@@ -15,10 +15,11 @@ from .inference import inference_data
 _SKIP = ('LoadPoseImage', 'LoadImage', 'LoadImageFromFile')
 
 
-def init_pose_model(config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
+def init_pose_model(config: Union[str, Config, None], checkpoint: Optional[str] = None, device: str = 'cpu',
                     flip_test: Optional[bool] = None):
     """Build a pose config's model (no pretrained-backbone loading), load ``checkpoint`` strictly (.safetensors or
-    MMEngine .pth) and attach ``model.dataset_meta`` (the 308-keypoint metainfo: names, flip_indices, skeleton)."""
+    MMEngine .pth, or a Hub id ``hf://owner/name``; ``config=None`` takes the Hub checkpoint's config) and attach
+    ``model.dataset_meta`` (the 308-keypoint metainfo: names, flip_indices, skeleton)."""
     model = init_dense_model(config, checkpoint, device)
     if flip_test is not None:
         model.test_cfg['flip_test'] = bool(flip_test)

@@ -11,20 +11,67 @@ class CheckpointMismatchError(RuntimeError):
     """Raised by :func:`load_state_dict_checked` when keys or shapes disagree; the message lists them all."""
 
 
+class CheckpointReadError(RuntimeError):
+    """A checkpoint file that exists but cannot be read; the message names the file, what is wrong and what to do."""
+
+
+def missing_checkpoint_error(path: str) -> FileNotFoundError:
+    """The error for a checkpoint path that is not a readable file, saying what the path is instead."""
+    if osp.isdir(path):
+        names = os.listdir(path)
+        if '.metadata' in names:
+            return FileNotFoundError(
+                f'{path} is a sharded FSDP checkpoint (a torch.distributed.checkpoint directory), which only a config '
+                'with the FSDP strategy (configs/_base_/strategies/fsdp.py) resumes or loads. To use it here, '
+                f'consolidate it into one file: python tools/convert/consolidate_fsdp.py {path} model.safetensors')
+        if any(n.endswith('.distcp') for n in names):
+            return FileNotFoundError(
+                f'{path} is an incomplete FSDP checkpoint: it has shard files but no .metadata, which is written '
+                'last (the save was interrupted); use an earlier checkpoint')
+        return FileNotFoundError(f'{path} is a directory, not a checkpoint file (.pth / .safetensors)')
+    if osp.lexists(path + '.partial'):
+        return FileNotFoundError(f'checkpoint not found: {path}; {path}.partial is a save that was interrupted '
+                                 '(incomplete, not usable): use an earlier checkpoint')
+    return FileNotFoundError(f'checkpoint not found: {path}')
+
+
+def checkpoint_read_error(path: str, exc: BaseException) -> CheckpointReadError:
+    """Wrap the error of a failed read (torn file, wrong format) into one that names the file and the remedy."""
+    size = osp.getsize(path) if osp.isfile(path) else 0
+    if path.endswith('.safetensors'):
+        what = ('it is not a complete safetensors file (truncated by an interrupted download or copy, or another '
+                'format): download or copy it again')
+    else:
+        what = ('it is not a complete torch checkpoint (truncated by an interrupted save or copy, or another format): '
+                'use an earlier checkpoint or copy it again')
+    return CheckpointReadError(f'cannot read checkpoint {path} ({size} bytes): {what}. '
+                               f'({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ""})')
+
+
 def expand_path(path: str) -> str:
     return osp.expanduser(osp.expandvars(str(path)))
 
 
 def read_state_dict(path: str, map_location='cpu') -> 'OrderedDict[str, torch.Tensor]':
-    """Load the tensors of a ``.safetensors`` file, or the ``state_dict`` of a torch/MMEngine checkpoint."""
-    path = expand_path(path)
+    """Load the tensors of a ``.safetensors`` file, or the ``state_dict`` of a torch/MMEngine checkpoint. ``path`` may
+    also be a Hugging Face Hub id (``hf://owner/name``) or a folder laid out like a Hub repo (:mod:`.hub`)."""
+    from .hub import read_safetensors_index, resolve_checkpoint
+    path = resolve_checkpoint(path)
     if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
+        raise missing_checkpoint_error(path)
+    if path.endswith('.safetensors.index.json'):
+        return read_safetensors_index(path, map_location)
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
-        return OrderedDict(load_file(path, device=str(map_location)))
+        try:
+            return OrderedDict(load_file(path, device=str(map_location)))
+        except Exception as exc:  # safetensors' own errors do not name the file
+            raise checkpoint_read_error(path, exc) from exc
     # MMEngine checkpoints hold message hubs and numpy objects: they are our own files, not untrusted input.
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise checkpoint_read_error(path, exc) from exc
     if isinstance(ckpt, dict):
         for key in ('state_dict', 'model', 'module'):
             if key in ckpt and isinstance(ckpt[key], dict):
@@ -42,10 +89,13 @@ def select_prefix(state_dict, prefix: str):
 
 def state_dict_mismatch(module: torch.nn.Module, state_dict) -> dict:
     """Compare ``state_dict`` with ``module``'s: dict of ``missing``, ``unexpected`` and ``shape_mismatch``
-    (list of (key, checkpoint shape, model shape))."""
+    (list of (key, checkpoint shape, model shape)). Buffers a module rebuilds itself when a checkpoint lacks them
+    (its ``recomputable_buffers``: RoPE periods, which transformers does not save) are not missing."""
     own = module.state_dict()
+    rebuilt = {f'{name}.{b}' if name else b for name, m in module.named_modules()
+               for b in getattr(m, 'recomputable_buffers', ())}
     return dict(
-        missing=sorted(k for k in own if k not in state_dict),
+        missing=sorted(k for k in own if k not in state_dict and k not in rebuilt),
         unexpected=sorted(k for k in state_dict if k not in own),
         shape_mismatch=sorted((k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in own.items()
                               if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)),

@@ -31,7 +31,9 @@ class Sapiens2(BaseModule):
         frozen_stages (int): k > 0 freezes tokenizer, patch embed, special tokens and blocks 0..k-1
             (and the final norm when k == L).
         with_cp (bool): activation checkpointing of every block in training.
-        pos_embed_rope_dtype (str): 'bf16' (released numerics) or 'fp32'.
+        pos_embed_rope_dtype (str): 'bf16' (released numerics) or 'fp32'. The RoPE periods follow it also when a
+            checkpoint holds them in another dtype (released files: bf16), and are recomputed when a checkpoint
+            lacks them (files re-saved by transformers).
         layer_cfgs (dict | Sequence[dict]): per-block overrides of :class:`TransformerBlock` arguments.
     Returns:
         ``forward(x [B, 3, H, W])`` -> tuple with one tensor per ``out_indices`` entry.

@@ -2,11 +2,18 @@
 
 The released networks compute the periods, the coordinates and sin/cos in bfloat16 and pass q/k through
 that dtype; reproducing those numerics is what makes released checkpoints give the same outputs.
+
+The ``periods`` buffer is saved (the released layout has it) but is a function of the settings: a checkpoint
+whose periods have another dtype than the module's (released bf16 periods into ``dtype='fp32'``) gets them
+recomputed in the module's dtype, and one without them (re-saved by transformers, which computes its RoPE
+frequencies on the fly) gets them recomputed with a log line.
 """
+import logging
 import math
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from torch import nn
 
 ROPE_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'fp32': torch.float32}
@@ -78,14 +85,50 @@ class RopePositionEmbedding(nn.Module):
         self.register_buffer('periods', torch.empty(self.head_dim // 4, dtype=self.dtype), persistent=True)
         self.init_weights()
 
-    def init_weights(self):
+    # Buffers rebuilt from the settings when a checkpoint lacks them (sapiens2.utils.checkpoint.state_dict_mismatch).
+    recomputable_buffers = ('periods',)
+    # The file's periods must agree with the recomputed ones to this relative tolerance: bf16 arithmetic (the
+    # release) is off by up to 1 % from exact periods (head_dim 80), a different base or period range by far more.
+    PERIODS_RTOL = 0.05
+
+    def compute_periods(self) -> torch.Tensor:
+        """The periods of the settings, computed in :attr:`dtype` (bf16 arithmetic reproduces the release)."""
         dd = dict(device=self.periods.device, dtype=self.dtype)
         if self.base is not None:
-            periods = self.base**(2 * torch.arange(self.head_dim // 4, **dd) / (self.head_dim // 2))
+            return self.base**(2 * torch.arange(self.head_dim // 4, **dd) / (self.head_dim // 2))
+        ratio = self.max_period / self.min_period
+        return ratio**torch.linspace(0, 1, self.head_dim // 4, **dd) / ratio * self.max_period
+
+    def init_weights(self):
+        self.periods.data = self.compute_periods()
+
+    def _settings(self) -> str:
+        periods = f'base={self.base}' if self.base is not None else \
+            f'min_period={self.min_period}, max_period={self.max_period}'
+        return f'{periods}, {str(self.dtype).replace("torch.", "")}'
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        key = prefix + 'periods'
+        saved = state_dict.get(key)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        if saved is None:  # re-saved by transformers: rebuild this buffer, and only it
+            if key in missing_keys:
+                missing_keys.remove(key)
+            self.init_weights()
+            print_log(f'{key} is not in the checkpoint (transformers does not save it): recomputed from the RoPE '
+                      f'settings ({self._settings()})', logger='current')
+            return
+        if saved.dtype == self.dtype or tuple(saved.shape) != tuple(self.periods.shape):
+            return  # same dtype: the file's values as they are (released bf16); a wrong shape is reported by torch
+        expected = self.compute_periods()
+        if torch.allclose(saved.detach().double().cpu(), expected.double().cpu(), rtol=self.PERIODS_RTOL, atol=0):
+            self.periods.data = expected  # e.g. released bf16 periods into an fp32 RoPE: fp32 periods, not bf16 ones
         else:
-            ratio = self.max_period / self.min_period
-            periods = ratio**torch.linspace(0, 1, self.head_dim // 4, **dd) / ratio * self.max_period
-        self.periods.data = periods
+            print_log(f'{key} in the checkpoint ({saved.tolist()}) do not follow from the RoPE settings '
+                      f'({self._settings()}: {expected.tolist()}); kept the checkpoint\'s values. Check '
+                      f'pos_embed_rope_base / min / max period of the config.', logger='current', level=logging.WARNING)
 
     def forward(self, *, H: int, W: int):
         dd = dict(device=self.periods.device, dtype=self.dtype)
