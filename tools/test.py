@@ -45,6 +45,8 @@ def main(argv=None):
     args = parse_args(argv)
     from sapiens2.utils.package_files import load_config
     cfg = load_config(args.config)
+    from sapiens2.utils.config_check import check_cfg_options
+    check_cfg_options(cfg, args.cfg_options)  # a key that matches nothing but misspells one is refused
     cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:

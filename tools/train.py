@@ -52,6 +52,8 @@ def setup_amp(cfg: Config) -> None:
 def build_cfg(args) -> Config:
     from sapiens2.utils.package_files import load_config
     cfg = load_config(args.config)
+    from sapiens2.utils.config_check import check_cfg_options
+    check_cfg_options(cfg, args.cfg_options)  # a key that matches nothing but misspells one is refused
     cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -74,8 +76,10 @@ def build_cfg(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     from sapiens2.engine.launch import build_runner
+    from sapiens2.engine.rank_watch import watch_ranks
     runner = build_runner(build_cfg(args))
-    runner.train()
+    with watch_ranks():  # a rank that stops responding is named, and the others exit with status 1
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -34,7 +34,10 @@ def build_runner(cfg: Config):
     :class:`sapiens2.engine.Sapiens2Runner`."""
     from mmengine.registry import RUNNERS
 
+    from sapiens2.utils.config_check import check_config
+
     from .runner import Sapiens2Runner
+    check_config(cfg, getattr(cfg, 'filename', None) or 'config')  # misspelled runner keys are refused, not ignored
     use_single_process_group(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
@@ -52,7 +55,9 @@ def end_distributed_process() -> None:
     """
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
         return
-    torch_dist.barrier()
+    from .rank_watch import watch_ranks
+    with watch_ranks():  # a rank that never arrives is named; this one exits with status 1
+        torch_dist.barrier()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -1,3 +1,4 @@
+from .safe_checkpoint_hook import NonFiniteWeightsError, SafeCheckpointHook
 from .teacher_ema_hook import TeacherEMAHook
 
-__all__ = ['TeacherEMAHook']
+__all__ = ['NonFiniteWeightsError', 'SafeCheckpointHook', 'TeacherEMAHook']

@@ -25,6 +25,11 @@ class DeviceAgnosticDDPStrategy(DDPStrategy):
     ``dict(type='MMDistributedDataParallel', broadcast_buffers=False)``).
     """
 
+    def __init__(self, **kwargs):
+        from sapiens2.utils.config_check import check_keys, init_args
+        check_keys(f'strategy {type(self).__name__}', kwargs, init_args(DDPStrategy))  # typos named, not TypeError
+        super().__init__(**kwargs)
+
     def model_state_dict(self) -> dict:
         model = self.model.module if is_model_wrapper(self.model) else self.model
         return weights_to_cpu(model.state_dict())

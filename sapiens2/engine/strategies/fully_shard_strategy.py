@@ -39,6 +39,23 @@ def is_sharded_checkpoint(path: str) -> bool:
     return osp.isdir(path) and osp.isfile(osp.join(path, '.metadata'))
 
 
+def check_sharded_checkpoint(path: str) -> None:
+    """Raise ``FileNotFoundError`` naming what an incomplete DCP directory lacks (shard files listed in its
+    ``.metadata``; ``extra_state.pth`` of a training checkpoint, whose ``.metadata`` names optimizer state), instead of
+    the reader's error deep inside ``dcp.load`` on every rank."""
+    metadata = dcp.FileSystemReader(path).read_metadata()
+    files = {info.relative_path for info in (metadata.storage_data or {}).values()}
+    missing = sorted(f for f in files if not osp.isfile(osp.join(path, f)))
+    has_optimizer = any(key.startswith('optimizer.') for key in metadata.state_dict_metadata)
+    if has_optimizer and not osp.isfile(osp.join(path, EXTRA_STATE_FILE)):
+        missing.append(EXTRA_STATE_FILE)
+    if missing:
+        raise FileNotFoundError(f'incomplete FSDP checkpoint {path}: missing {", ".join(missing)} (of '
+                                f'{len(files)} shard file(s) listed in its .metadata); it cannot be loaded. Use an '
+                                'earlier checkpoint (a save interrupted before completion never gets the final name '
+                                'with SafeCheckpointHook)')
+
+
 @STRATEGIES.register_module()
 class FullyShardStrategy(DeviceAgnosticDDPStrategy):
     """Fully sharded data parallel with ``torch.distributed.fsdp.fully_shard``, one FSDP unit per transformer block.
@@ -153,6 +170,7 @@ class FullyShardStrategy(DeviceAgnosticDDPStrategy):
         if not is_sharded_checkpoint(filename):
             return super().load_checkpoint(filename, map_location=map_location, strict=strict,
                                            revise_keys=revise_keys, callback=callback)
+        check_sharded_checkpoint(filename)
         extra_path = osp.join(filename, EXTRA_STATE_FILE)
         # our own file (meta holds numpy objects and the message hub): weights_only=False
         checkpoint = torch.load(extra_path, map_location='cpu', weights_only=False) if osp.isfile(extra_path) \

@@ -15,8 +15,12 @@ class BaseEstimator(BaseModel):
         decode_head (dict): head config.
         data_preprocessor (dict, optional): e.g. ``dict(type='ImgDataPreprocessor', mean=..., std=...,
             bgr_to_rgb=True)``.
-        train_cfg / test_cfg (dict, optional): task options (e.g. ``flip_test``).
+        train_cfg / test_cfg (dict, optional): task options (e.g. ``flip_test``); a key that is not in the class's
+            ``TRAIN_CFG_KEYS`` / ``TEST_CFG_KEYS`` is refused with the closest valid name (``None``: no check).
     """
+
+    TRAIN_CFG_KEYS = ()
+    TEST_CFG_KEYS = ()
 
     def __init__(self, backbone: dict, decode_head: dict, data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
@@ -25,6 +29,11 @@ class BaseEstimator(BaseModel):
         self.decode_head = MODELS.build(decode_head)
         self.train_cfg = dict(train_cfg or {})
         self.test_cfg = dict(test_cfg or {})
+        from sapiens2.utils.config_check import check_keys
+        for name, given, valid in (('train_cfg', self.train_cfg, self.TRAIN_CFG_KEYS),
+                                   ('test_cfg', self.test_cfg, self.TEST_CFG_KEYS)):
+            if valid is not None:
+                check_keys(f'{type(self).__name__} {name}', given, valid)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Images [B, 3, H, W] -> last backbone featmap [B, C, H/16, W/16]."""
