@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from sapiens2.models.backbones import Sapiens2
-from sapiens2.models.layers import apply_rope
 from sapiens2.utils.checkpoint import load_pretrained
 
 IMAGENET_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
@@ -56,35 +55,42 @@ def preprocess(img_bgr: np.ndarray, size: Tuple[int, int] = (1024, 768)) -> torc
 @torch.no_grad()
 def extract_features(backbone: Sapiens2, images: torch.Tensor) -> dict:
     """images [B, 3, H, W] -> dict(cls [B, C], patches [B, h, w, C]) after the final norm."""
-    x = backbone(images)[-1]
-    h, w = images.shape[-2] // backbone.input_divisor, images.shape[-1] // backbone.input_divisor
+    x, (h, w) = backbone.forward_features(images)
     return dict(cls=x[:, 0], patches=x[:, backbone.num_prefix_tokens:].reshape(x.shape[0], h, w, -1))
 
 
 @torch.no_grad()
 def cls_attention_maps(backbone: Sapiens2, images: torch.Tensor, block_index: int = -1) -> torch.Tensor:
     """Attention of the [CLS] query over the patch tokens in block ``block_index`` -> [B, heads, h, w]
-    (softmax over all keys, prefix tokens included, then restricted to the patches)."""
-    L = backbone.num_layers
-    block_index = block_index % L
-    x, hw = backbone.embed_patches(images)
-    x = backbone.prepend_prefix_tokens(x)
-    rope = backbone.rope_embed(H=hw[0], W=hw[1])
-    for i in range(block_index):
-        x = backbone.blocks[i](x, rope)
-    block = backbone.blocks[block_index]
-    attn = block.attn
-    y = block.ln1(x)
-    B, N, _ = y.shape
-    q = attn.wq(y).view(B, N, attn.num_heads, attn.head_dims).transpose(1, 2)
-    k = attn.wk(y).view(B, N, attn.num_kv_heads, attn.head_dims).transpose(1, 2)
-    if attn.q_norm is not None:
-        q, k = attn.q_norm(q), attn.k_norm(k)
-    k = k.repeat_interleave(attn.num_heads // attn.num_kv_heads, dim=1)
-    q, k = apply_rope(q, k, rope)
-    logits = (q[:, :, :1] @ k.transpose(-2, -1)) * attn.head_dims**-0.5  # [B, heads, 1, N]
-    probs = logits.float().softmax(dim=-1)[:, :, 0, backbone.num_prefix_tokens:]
-    return probs.reshape(B, attn.num_heads, *hw)
+    (softmax over all keys, prefix tokens included, then restricted to the patches); see
+    :meth:`Sapiens2.get_attention_maps`."""
+    probs = backbone.get_attention_maps(images, block_index, query_indices=[0])[0][:, :, 0]
+    h, w = images.shape[-2] // backbone.input_divisor, images.shape[-1] // backbone.input_divisor
+    return probs[..., backbone.num_prefix_tokens:].reshape(images.shape[0], probs.shape[1], h, w)
+
+
+def extract_folder(backbone: Sapiens2, paths: Sequence[str], size: Tuple[int, int] = (1024, 768), device='cpu',
+                   with_patches: bool = False) -> dict:
+    """Features of image files -> dict(paths [N], cls [N, C], patches [N, h, w, C] when ``with_patches``) as numpy
+    arrays; unreadable images are skipped (with a message)."""
+    from tqdm import tqdm
+    out = dict(paths=[], cls=[], patches=[])
+    for path in tqdm(paths, desc='features'):
+        img = cv2.imread(path)
+        if img is None:
+            tqdm.write(f'skipping unreadable image {path}')
+            continue
+        feats = extract_features(backbone, preprocess(img, size).to(device))
+        out['paths'].append(path)
+        out['cls'].append(feats['cls'][0].float().cpu().numpy())
+        if with_patches:
+            out['patches'].append(feats['patches'][0].float().cpu().numpy())
+    if not out['paths']:
+        raise ValueError('no readable images')
+    result = dict(paths=np.array(out['paths']), cls=np.stack(out['cls']))
+    if with_patches:
+        result['patches'] = np.stack(out['patches'])
+    return result
 
 
 def knn_retrieval(queries: torch.Tensor, gallery: torch.Tensor, k: int = 5,

@@ -12,11 +12,9 @@ import torch
 from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
 
 from sapiens2.models.backbones import Sapiens2
+from sapiens2.utils.checkpoint_conversion import export_backbone
 
 from conftest import COCO_WHOLEBODY_SAMPLE, REPO_ROOT, TINY_ARCH, free_port
-
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'convert'))
-from pretrain_to_backbone import export_backbone  # noqa: E402
 
 
 @pytest.mark.parametrize('strategy', ['ddp', 'fsdp'])

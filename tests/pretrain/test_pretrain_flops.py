@@ -1,13 +1,8 @@
 """Masked student encoder FLOPs: the counting tool vs an analytic count, and the <= 30% target at 75% masking."""
-import os.path as osp
-import sys
-
 import pytest
 
-from conftest import REPO_ROOT, TINY_ARCH
-
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'analysis'))
-from pretrain_flops import encoder_flops  # noqa: E402
+from conftest import TINY_ARCH
+from sapiens2.utils.complexity import masked_encoder_flops as encoder_flops
 
 
 def analytic_flops(C, L, H, F, n_patches, n_tokens, patch=16):

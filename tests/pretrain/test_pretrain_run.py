@@ -16,12 +16,9 @@ from mmengine.runner import Runner
 
 from sapiens2.models.backbones import Sapiens2
 from sapiens2.utils.checkpoint import read_state_dict, select_prefix
+from sapiens2.utils.checkpoint_conversion import export_backbone
 
 from conftest import COCO_WHOLEBODY_SAMPLE, REPO_ROOT
-
-import sys  # noqa: E402
-sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'convert'))
-from pretrain_to_backbone import export_backbone  # noqa: E402
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,6 @@
-"""tools/analysis: fake-tensor profile (parameter counts, FLOPs, activations) against SPEC numbers and hand formulas,
-the memory arithmetic, and the masked-encoder path of the benchmark."""
+"""The profiling behind tools/analysis (sapiens2.utils.complexity): fake-tensor profile (parameter counts, FLOPs,
+activations) against SPEC numbers and hand formulas, the memory arithmetic, and the masked-encoder path of the
+benchmark."""
 import os.path as osp
 import sys
 
@@ -8,11 +9,11 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO_ROOT, TINY_ARCH
+from sapiens2.utils.complexity import Profile, build_model, load_config, profile_model
+from sapiens2.utils.complexity import estimate_memory as estimate
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'analysis'))
 from benchmark import masked_forward  # noqa: E402
-from estimate_memory import estimate  # noqa: E402
-from model_profile import Profile, build_model, load_config, profile_model  # noqa: E402
 
 
 @pytest.mark.parametrize('size,params', [('0.4b', 395_450_368), ('5b', 5_066_902_976)])

@@ -60,8 +60,7 @@ def test_checkpoint_loads_into_unsharded_model(runs, tmp_path):
     final = torch.load(full / 'final.pth', weights_only=False)  # rank 0: output on a fixed input, gathered weights
     model = TinyRegressor().eval()
     if strategy == 'fsdp':
-        sys.path.insert(0, osp.join(REPO, 'tools', 'convert'))
-        from consolidate_fsdp import consolidate_fsdp_checkpoint
+        from sapiens2.utils.checkpoint_conversion import consolidate_fsdp_checkpoint
         out_file = str(tmp_path / 'released.safetensors')
         save_safetensors(consolidate_fsdp_checkpoint(str(full / f'iter_{MAX_ITERS}.pth')), out_file)
         state_dict = read_state_dict(out_file)

@@ -8,22 +8,27 @@ import argparse
 import os
 import os.path as osp
 
-import cv2
-import numpy as np
-from tqdm import tqdm
-
-from extract_features import add_backbone_args, backbone_from_args
-from sapiens2.apis.feature_analysis import cls_attention_maps, list_images, overlay_heatmap, preprocess
+from sapiens2.cli import add_backbone_args
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('images', help='image or folder')
     parser.add_argument('out_dir')
     parser.add_argument('--block', type=int, default=-1, help='block index (negative counts from the end)')
     parser.add_argument('--columns', type=int, default=8)
     add_backbone_args(parser)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import cv2
+    import numpy as np
+    from tqdm import tqdm
+
+    from sapiens2.apis.feature_analysis import cls_attention_maps, list_images, overlay_heatmap, preprocess
+    from sapiens2.cli import backbone_from_args
     backbone = backbone_from_args(args)
     os.makedirs(args.out_dir, exist_ok=True)
     for path in tqdm(list_images(args.images), desc='attention'):

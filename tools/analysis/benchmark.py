@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from model_profile import build_model, get_backbone, input_shape, load_config, profile_model, run_forward  # noqa
+from sapiens2.utils.complexity import build_model, get_backbone, input_shape, load_config, profile_model, run_forward  # noqa
 
 from sapiens2.models.pretrain import Sapiens2Pretrainer  # noqa: E402
 
@@ -163,6 +163,27 @@ def bench_decode(args):
                             threads=torch.get_num_threads()))
 
 
+def bench_backends(args):
+    """--backends: images/s of each backend and dtype for the backbone and the full model (random weights, a real
+    image as input), ratios to eager fp32 and output differences; see sapiens2/deployment/bench.py."""
+    from sapiens2.deployment.bench import bench_backends as run, format_rows
+    cfg = load_config(args.config)
+    H, W = input_shape(cfg, args.shape)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    backbone = get_backbone(model)
+    res = dict(config=osp.basename(args.config), shape=[H, W], batch=args.batch, threads=torch.get_num_threads())
+    targets = [('backbone', backbone)] if 'backbone' in args.rows or backbone is model else []
+    if backbone is not model and 'full' in args.rows:
+        targets.append(('full model', model))
+    for name, target in targets:
+        print(f'{name} {H}x{W}, batch {args.batch}:')
+        rows = run(target, (H, W), args.backends, args.dtypes, batch=args.batch, iters=args.iters)
+        res[name] = rows
+        print(format_rows(f'{res["config"]} {name} {H}x{W}', rows))
+    return res
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', nargs='?')
@@ -176,6 +197,12 @@ def parse_args():
                         help='peak memory of the 4K-tokenizer backbone at these sizes (pairs H W ...)')
     parser.add_argument('--tokenizer-peak', type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument('--decode', action='store_true', help='heatmap decoding benchmark (16x308x256x192)')
+    parser.add_argument('--backends', nargs='+', metavar='B',
+                        help='inference backends side by side (eager compile onnxruntime int8-ort int8-torch, '
+                             'sapiens2/deployment/bench.py); --dtypes fp32 bf16 for eager / compile')
+    parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=sorted(DTYPES))
+    parser.add_argument('--rows', nargs='+', default=['backbone', 'full'], choices=['backbone', 'full'],
+                        help='--backends: time the backbone and/or the full model')
     parser.add_argument('--out', help='also write the results as JSON here')
     parser.add_argument('--system-malloc', action='store_true', help='keep glibc\'s default malloc settings')
     args = parser.parse_args()
@@ -192,6 +219,8 @@ def main():
         return tokenizer_peak(args)
     if args.decode:
         res = bench_decode(args)
+    elif args.backends:
+        res = bench_backends(args)
     elif args.tokenizer_memory:
         res = bench_tokenizer_memory(args)
     else:

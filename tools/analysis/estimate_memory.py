@@ -5,8 +5,8 @@ activation checkpointing: parameters, gradients, AdamW state and activations.
 
 CONFIG is a task config (``model``) or a backbone-only base (``configs/_base_/models/sapiens2_5b.py``). B is the
 per-GPU batch (default: the config's ``train_dataloader.batch_size``, else 1). Nothing is allocated: the model is
-built on fake tensors (model_profile.py), so the saved-for-backward activations are those of the real modules in
-bf16 (attention as a fused kernel, O(N) memory).
+built on fake tensors (``sapiens2.utils.complexity.profile_model``), so the saved-for-backward activations are those
+of the real modules in bf16 (attention as a fused kernel, O(N) memory).
 
 Accounting (bf16 mixed precision, fp32 master weights, AdamW):
   DDP : fp32 weights 4P + fp32 grads 4P + AdamW 8P + bf16 autocast weight copies 2P + B x activations
@@ -16,48 +16,35 @@ Not included: CUDA context, allocator fragmentation and communication buffers (b
 """
 import argparse
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from model_profile import load_config, profile_model  # noqa: E402
 
 GiB = 2 ** 30
 
 
-def estimate(prof, gpus: int, batch: int) -> dict:
-    """Bytes per GPU: {(strategy, checkpointing): dict(states=..., gathered=..., activations=..., total=...)}."""
-    P = prof.params
-    p_block = max(prof.block_params, default=0)
-    p_root = P - sum(prof.block_params)
-    out = {}
-    for ckpt in (False, True):
-        act = batch * (prof.act_checkpointed if ckpt else prof.act_total)
-        ddp_states, ddp_gathered = 16 * P, 2 * P
-        fsdp_states, fsdp_gathered = 16 * P / gpus, 2 * p_root + 8 * p_block
-        out[('DDP', ckpt)] = dict(states=ddp_states, gathered=ddp_gathered, activations=act,
-                                  total=ddp_states + ddp_gathered + act)
-        out[('FSDP', ckpt)] = dict(states=fsdp_states, gathered=fsdp_gathered, activations=act,
-                                   total=fsdp_states + fsdp_gathered + act)
-    return out
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
-    parser.add_argument('--gpus', type=int, default=8, help='data-parallel GPUs (FSDP shards over them)')
+    parser.add_argument('--gpus', type=_positive_int, default=8, help='data-parallel GPUs (FSDP shards over them)')
     parser.add_argument('--batch', type=int, help='per-GPU batch (default: the config\'s, else 1)')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input size (default: img_size)')
     parser.add_argument('--gpu-mem', type=float, default=80.0, help='GPU memory in GiB for the "fits" column')
     parser.add_argument('--markdown', action='store_true', help='one markdown table row (for the README)')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
+    from sapiens2.utils.complexity import estimate_memory, load_config, profile_model
     cfg = load_config(args.config)
     batch = args.batch or cfg.get('train_dataloader', {}).get('batch_size', 1)
     prof = profile_model(cfg, args.shape)
-    est = estimate(prof, args.gpus, batch)
+    est = estimate_memory(prof, args.gpus, batch)
     name = osp.splitext(osp.basename(args.config))[0]
     if args.markdown:
         cells = [f'{est[(s, c)]["total"] / GiB:.1f}' for s in ('DDP', 'FSDP') for c in (False, True)]

@@ -12,8 +12,6 @@ last line of the output is a JSON object (``params``, ``flops``, ``linear_macs``
 import argparse
 import json
 
-from mmengine.config import Config
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Parameters and FLOPs (paper convention) of a sapiens2 model')
@@ -27,37 +25,20 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def model_config(cfg: Config, backbone_only: bool) -> dict:
-    if 'model' in cfg and isinstance(cfg.model, dict):
-        if backbone_only:
-            if 'backbone' not in cfg.model:
-                raise KeyError(f'{cfg.filename}: model has no `backbone` (needed by --backbone-only)')
-            return cfg.model.backbone.to_dict()
-        return cfg.model.to_dict()
-    if 'backbone' in cfg:
-        return cfg.backbone.to_dict()
-    raise KeyError(f'{cfg.filename} defines neither `model` nor `backbone`')
-
-
 def main(argv=None):
     args = parse_args(argv)
     import torch
     from mmengine.registry import init_default_scope
 
-    import sapiens2.models  # noqa: F401
-    from sapiens2.registry import MODELS
-    from sapiens2.utils.complexity import build_on_meta, get_model_complexity
+    from sapiens2.models.builder import build_without_weights
+    from sapiens2.utils.complexity import get_model_complexity, load_config, model_config
 
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     init_default_scope(cfg.get('default_scope', 'sapiens2'))
     model_cfg = model_config(cfg, args.backbone_only)
     backbone_cfg = model_cfg.get('backbone', model_cfg)
     H, W = args.shape or tuple(backbone_cfg.get('img_size', (1024, 768)))
-    if args.device == 'meta':
-        model = build_on_meta(model_cfg, MODELS)
-    else:
-        model_cfg.pop('init_cfg', None)
-        model = MODELS.build(model_cfg)
+    model = build_without_weights(model_cfg, device='meta' if args.device == 'meta' else None)
 
     def forward(m, x):
         if hasattr(m, 'backbone') and hasattr(m, 'decode_head'):

@@ -10,16 +10,12 @@ import json
 import os
 import os.path as osp
 
-import cv2
-import numpy as np
-import torch
-from tqdm import tqdm
-
-from extract_features import add_backbone_args, backbone_from_args, extract_folder
-from sapiens2.apis.feature_analysis import knn_retrieval, list_images
+from sapiens2.cli import add_backbone_args
 
 
 def tile(paths, sims, height=256):
+    import cv2
+    import numpy as np
     tiles = []
     for i, p in enumerate(paths):
         img = cv2.imread(p)
@@ -30,14 +26,24 @@ def tile(paths, sims, height=256):
     return np.concatenate(tiles, axis=1)
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('gallery', help='gallery image folder')
     parser.add_argument('out_dir')
     parser.add_argument('--queries', default=None, help='query folder (default: the gallery, leave-one-out)')
     parser.add_argument('--k', type=int, default=5)
     add_backbone_args(parser)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import cv2
+    import torch
+    from tqdm import tqdm
+
+    from sapiens2.apis.feature_analysis import extract_folder, knn_retrieval, list_images
+    from sapiens2.cli import backbone_from_args
     backbone = backbone_from_args(args)
     gallery = extract_folder(backbone, list_images(args.gallery), tuple(args.size), args.device)
     queries = gallery if args.queries is None else extract_folder(backbone, list_images(args.queries),

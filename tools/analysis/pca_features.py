@@ -10,21 +10,26 @@ import argparse
 import os
 import os.path as osp
 
-import cv2
-import numpy as np
-import torch
-
-from extract_features import add_backbone_args, backbone_from_args, extract_folder
-from sapiens2.apis.feature_analysis import list_images, pca_rgb
+from sapiens2.cli import add_backbone_args
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('images', help='image or folder')
     parser.add_argument('out_dir')
     parser.add_argument('--no-fg-filter', action='store_true', help='use every patch as foreground')
     add_backbone_args(parser)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import cv2
+    import numpy as np
+    import torch
+
+    from sapiens2.apis.feature_analysis import extract_folder, list_images, pca_rgb
+    from sapiens2.cli import backbone_from_args
     feats = extract_folder(backbone_from_args(args), list_images(args.images), tuple(args.size), args.device,
                            with_patches=True)
     patches = torch.from_numpy(feats['patches'])

@@ -11,7 +11,7 @@ message hub and meta are dropped; a DDP ``module.`` prefix is removed.
 """
 import argparse
 
-from sapiens2.utils.checkpoint import CHECKPOINT_DTYPES, read_state_dict, remap_state_dict, save_safetensors
+from sapiens2.cli import CHECKPOINT_DTYPE_NAMES
 
 
 def parse_args(argv=None):
@@ -20,12 +20,13 @@ def parse_args(argv=None):
     parser.add_argument('dst', help='output .safetensors')
     parser.add_argument('--src-prefix', default='', help='keep only keys under this prefix and strip it')
     parser.add_argument('--dst-prefix', default='', help='prepend this prefix to every key')
-    parser.add_argument('--dtype', choices=sorted(CHECKPOINT_DTYPES), help='cast floating tensors (default: keep)')
+    parser.add_argument('--dtype', choices=CHECKPOINT_DTYPE_NAMES, help='cast floating tensors (default: keep)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from sapiens2.utils.checkpoint import read_state_dict, remap_state_dict, save_safetensors
     state_dict = remap_state_dict(read_state_dict(args.src), args.src_prefix, args.dst_prefix, args.dtype)
     save_safetensors(state_dict, args.dst, metadata=dict(format='pt'))
     numel = sum(v.numel() for v in state_dict.values())

@@ -10,40 +10,20 @@ Example:
         sapiens2_1b_pretrain.safetensors --source teacher
 """
 import argparse
-import os.path as osp
-
-from consolidate_fsdp import consolidate_fsdp_checkpoint  # tools/convert/consolidate_fsdp.py
-
-from sapiens2.utils.checkpoint import read_state_dict, save_safetensors, select_prefix
-
-SOURCE_PREFIXES = dict(teacher='teacher.module.backbone.', student='backbone.')
 
 
-def export_backbone(checkpoint: str, out: str, source: str = 'teacher') -> dict:
-    """Write the chosen backbone of ``checkpoint`` to ``out`` (.safetensors); returns the exported state dict."""
-    if source not in SOURCE_PREFIXES:
-        raise ValueError(f'source must be one of {sorted(SOURCE_PREFIXES)}, got {source!r}')
-    prefix = SOURCE_PREFIXES[source]
-    if osp.isdir(checkpoint):  # FSDP: DCP directory (raises a KeyError naming the prefix if nothing is under it)
-        backbone = consolidate_fsdp_checkpoint(checkpoint, prefix=prefix)
-        save_safetensors(backbone, out)
-        return backbone
-    state = read_state_dict(checkpoint)
-    backbone = select_prefix(state, prefix)
-    if not backbone:
-        raise KeyError(f'{checkpoint} has no keys under {prefix!r}: is it a Sapiens2Pretrainer checkpoint? '
-                       f'(first keys: {list(state)[:5]})')
-    save_safetensors(backbone, out)
-    return backbone
-
-
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='pretraining checkpoint (.pth / .safetensors / FSDP DCP directory)')
     parser.add_argument('out', help='output .safetensors path')
-    parser.add_argument('--source', choices=sorted(SOURCE_PREFIXES), default='teacher',
+    parser.add_argument('--source', choices=('student', 'teacher'), default='teacher',
                         help='which backbone to export (default: the EMA teacher)')
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from sapiens2.utils.checkpoint_conversion import export_backbone
     sd = export_backbone(args.checkpoint, args.out, args.source)
     print(f'wrote {len(sd)} {args.source} backbone tensors '
           f'({sum(v.numel() for v in sd.values()):,} values) to {args.out}')

@@ -10,10 +10,6 @@ import argparse
 import os
 import os.path as osp
 
-import torch
-
-from sapiens2.utils.checkpoint import read_state_dict, remap_state_dict
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -26,6 +22,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    import torch
+
+    from sapiens2.utils.checkpoint import read_state_dict, remap_state_dict
     state_dict = remap_state_dict(read_state_dict(args.src), args.src_prefix, args.dst_prefix)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(dict(meta=dict(source=osp.basename(args.src)), state_dict=state_dict), args.dst)

@@ -5,8 +5,6 @@ Example: python tools/dataset_converters/make_synthetic_dense.py data/synthetic_
 """
 import argparse
 
-from sapiens2.datasets.synthetic import write_synthetic_dataset
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -17,6 +15,7 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--tasks', nargs='+', default=['seg', 'normal', 'pointmap', 'albedo'])
     args = parser.parse_args()
+    from sapiens2.datasets.synthetic import write_synthetic_dataset
     roots = write_synthetic_dataset(args.out_dir, args.num, args.height, args.width, args.seed, args.tasks)
     for task, root in roots.items():
         print(f'{task}: {root}')

@@ -36,7 +36,11 @@ class Sapiens2(BaseModule):
             lacks them (files re-saved by transformers).
         layer_cfgs (dict | Sequence[dict]): per-block overrides of :class:`TransformerBlock` arguments.
     Returns:
-        ``forward(x [B, 3, H, W])`` -> tuple with one tensor per ``out_indices`` entry.
+        ``forward(x [B, 3, H, W], ids_keep=None)`` -> tuple with one tensor per ``out_indices`` entry.
+
+    Token paths, all through :meth:`prepare_tokens` and the blocks' own attention: :meth:`forward` (task models,
+    exports; ``ids_keep`` for masked encoding), :meth:`forward_features` (final-norm tokens whatever ``out_type``:
+    pretraining encoder, probes) and :meth:`get_attention_maps` (attention weights of chosen blocks and queries).
     """
     arch_zoo = {
         'sapiens2_0.1b': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072,
@@ -243,11 +247,35 @@ class Sapiens2(BaseModule):
         prefix = [t.expand(x.shape[0], -1, -1) for t in (self.cls_token, self.storage_tokens) if t is not None]
         return torch.cat(prefix + [x], dim=1)
 
+    def prepare_tokens(self, x: torch.Tensor, ids_keep: Optional[torch.Tensor] = None):
+        """Image [B, 3, H, W] -> (tokens [B, prefix + n, C], rope (sin, cos), (h, w)): patch embed (+ tokenizer),
+        [CLS] + storage tokens prepended, dropout, and the RoPE of the (h, w) grid.
+
+        ``ids_keep`` [B, n] (visible tokens, row-major over the (h, w) grid; e.g. MAE masking) keeps only those
+        patch tokens, and the RoPE becomes per sample ([B, n, hd]: the positions of the kept tokens). Without it
+        n = h·w (DINOv2's ``prepare_tokens_with_masks`` and mmpretrain's ``MAEViT`` masking do the same job).
+        """
+        x, hw = self.embed_patches(x, ids_keep)
+        x = self.drop_after_pos(self.prepend_prefix_tokens(x))
+        sin, cos = self.rope_embed(H=hw[0], W=hw[1])
+        if ids_keep is not None:
+            sin, cos = sin[ids_keep], cos[ids_keep]  # [B, n, hd]: per-sample positions of the visible tokens
+        return x, (sin, cos), hw
+
     def forward_block(self, index: int, x: torch.Tensor, rope) -> torch.Tensor:
         block = self.blocks[index]
         if self.with_cp and self.training and torch.is_grad_enabled():
             return checkpoint(block, x, rope, use_reentrant=False)
         return block(x, rope)
+
+    def _run_blocks(self, x: torch.Tensor, rope, last: int):
+        """Blocks 0..``last`` on the tokens; yields (i, tokens after block i), the final norm applied after the last
+        block of the network."""
+        for i in range(last + 1):
+            x = self.forward_block(i, x, rope)
+            if i == self.num_layers - 1 and self.final_norm:
+                x = self.ln1(x)
+            yield i, x
 
     def format_output(self, x: torch.Tensor, hw) -> torch.Tensor:
         if self.out_type == 'raw':
@@ -257,15 +285,63 @@ class Sapiens2(BaseModule):
         B, _, C = x.shape
         return x[:, self.num_prefix_tokens:].reshape(B, hw[0], hw[1], C).permute(0, 3, 1, 2).contiguous()
 
-    def forward(self, x: torch.Tensor):
-        x, hw = self.embed_patches(x)
-        x = self.drop_after_pos(self.prepend_prefix_tokens(x))
-        rope = self.rope_embed(H=hw[0], W=hw[1])
-        outs = []
-        for i in range(self.num_layers):
-            x = self.forward_block(i, x, rope)
-            if i == self.num_layers - 1 and self.final_norm:
-                x = self.ln1(x)
-            if i in self.out_indices:
-                outs.append(self.format_output(x, hw))
-        return tuple(outs)
+    def forward(self, x: torch.Tensor, ids_keep: Optional[torch.Tensor] = None):
+        """Images [B, 3, H, W] -> tuple with one output per ``out_indices`` entry (see ``out_type``).
+
+        ``ids_keep`` [B, n] encodes only those patch tokens (masked encoding, as mmpretrain's
+        ``MAEViT.forward(x, mask)``; the 4K tokenizer then tokenizes only the kept windows): outputs are 'raw'
+        [B, prefix + n, C] or 'cls_token' [B, C]; 'featmap' needs the full grid.
+        """
+        if ids_keep is not None and self.out_type == 'featmap':
+            raise ValueError("out_type='featmap' needs every patch token; masked encoding (ids_keep) returns 'raw' "
+                             "or 'cls_token' outputs")
+        x, rope, hw = self.prepare_tokens(x, ids_keep)
+        return tuple(self.format_output(y, hw) for i, y in self._run_blocks(x, rope, self.num_layers - 1)
+                     if i in self.out_indices)
+
+    def forward_features(self, x: torch.Tensor, ids_keep: Optional[torch.Tensor] = None):
+        """Images [B, 3, H, W] (+ ``ids_keep`` [B, n], see :meth:`forward`) -> (tokens [B, prefix + n, C] after the
+        last block and the final norm, (h, w)), whatever ``out_type`` / ``out_indices`` are (DINOv2's
+        ``forward_features(x, masks)``). The pretraining encoder (student and teacher) and the probes use it."""
+        x, rope, hw = self.prepare_tokens(x, ids_keep)
+        for _, x in self._run_blocks(x, rope, self.num_layers - 1):
+            pass
+        return x, hw
+
+    def get_attention_maps(self, x: torch.Tensor, block_indices=-1, query_indices=None,
+                           ids_keep: Optional[torch.Tensor] = None) -> tuple:
+        """Self-attention weights of blocks, computed with the same queries and keys as :meth:`forward`.
+
+        Args:
+            x: images [B, 3, H, W].
+            block_indices (int | Sequence[int]): blocks whose attention to return (negative counts from L); the
+                forward runs up to the last of them.
+            query_indices (Sequence[int] | None): query tokens to return, e.g. ``[0]`` for the [CLS] row (cheap:
+                only those rows are computed); None for all tokens.
+            ids_keep: visible tokens, as in :meth:`forward`.
+        Returns:
+            tuple (one per ``block_indices`` entry) of fp32 [B, heads, Q, N]: softmax over all N keys, the
+            ``num_prefix_tokens`` prefix ([CLS], storage) first, then the patch tokens row-major over the
+            (H / input_divisor, W / input_divisor) grid (or the ``ids_keep`` tokens).
+
+        Example, [CLS] attention over the patches of the last block: ``a = backbone.get_attention_maps(x,
+        query_indices=[0])[0][:, :, 0, backbone.num_prefix_tokens:].reshape(B, heads, h, w)``.
+        """
+        single = isinstance(block_indices, int)
+        indices = [block_indices] if single else list(block_indices)
+        resolved = []
+        for index in indices:
+            idx = index + self.num_layers if index < 0 else index
+            if not 0 <= idx < self.num_layers:
+                raise ValueError(f'block index {index} is out of range for {self.num_layers} blocks')
+            resolved.append(idx)
+        x, rope, _ = self.prepare_tokens(x, ids_keep)
+        maps = {}
+        last = max(resolved)
+        y = x
+        for i in range(last + 1):
+            if i in resolved:
+                maps[i] = self.blocks[i].attention_probs(y, rope, query_indices)
+            if i < last:
+                y = self.forward_block(i, y, rope)
+        return tuple(maps[i] for i in resolved)

@@ -43,8 +43,9 @@ class GroupedQueryAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self.gamma = LayerScale(embed_dims, layer_scale_init_value) if layer_scale_init_value else nn.Identity()
 
-    def forward(self, x: torch.Tensor, rope=None) -> torch.Tensor:
-        """x: [B, N, C]; rope: (sin, cos) for the last positions, or None. Returns [B, N, C]."""
+    def project_qkv(self, x: torch.Tensor, rope=None):
+        """x [B, N, C] -> (q, k, v), each [B, H, N, hd]: projections, QK-norm, key/value heads repeated to H, RoPE
+        on q and k. The one place where queries and keys are formed (:meth:`forward`, :meth:`attention_probs`)."""
         B, N, C = x.shape
         q = self.wq(x).view(B, N, self.num_heads, self.head_dims).transpose(1, 2)
         k = self.wk(x).view(B, N, self.num_kv_heads, self.head_dims).transpose(1, 2)
@@ -57,6 +58,28 @@ class GroupedQueryAttention(nn.Module):
             v = v.repeat_interleave(repeats, dim=1)
         if rope is not None:
             q, k = apply_rope(q, k, rope)
+        return q, k, v
+
+    def forward(self, x: torch.Tensor, rope=None) -> torch.Tensor:
+        """x: [B, N, C]; rope: (sin, cos) for the last positions, or None. Returns [B, N, C]."""
+        B, N, C = x.shape
+        q, k, v = self.project_qkv(x, rope)
         x = F.scaled_dot_product_attention(q, k, v, scale=self.head_dims**-0.5)
         x = x.transpose(1, 2).reshape(B, N, C)
         return self.gamma(self.proj_drop(self.proj(x)))
+
+    def attention_probs(self, x: torch.Tensor, rope=None, query_indices=None) -> torch.Tensor:
+        """The attention weights of :meth:`forward`: softmax(q·kᵀ / sqrt(hd)) over all N keys, in fp32.
+
+        Args:
+            x: [B, N, C] (the block's normalised input); rope: as in :meth:`forward`.
+            query_indices (Sequence[int] | Tensor | None): the query tokens to return (e.g. ``[0]`` for [CLS]);
+                None for all. Only those rows are computed, so a [CLS] map costs O(N), not O(N²).
+        Returns:
+            [B, H, Q, N] with Q = len(query_indices) or N.
+        """
+        q, k, _ = self.project_qkv(x, rope)
+        if query_indices is not None:
+            q = q[:, :, torch.as_tensor(query_indices, device=q.device, dtype=torch.long)]
+        logits = (q @ k.transpose(-2, -1)) * self.head_dims**-0.5
+        return logits.float().softmax(dim=-1)

@@ -25,7 +25,8 @@ def rope_rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([-x2, x1], dim=-1)
 
 
-def rope_apply(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
+def _rotate(x: torch.Tensor, sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
+    """``x · cos + rotate_half(x) · sin`` (all positions of x rotated)."""
     return x * cos + rope_rotate_half(x) * sin
 
 
@@ -47,8 +48,8 @@ def apply_rope(q: torch.Tensor, k: torch.Tensor, rope) -> tuple:
     prefix = q.shape[-2] - sin.shape[-2]
     if prefix < 0:
         raise ValueError(f'RoPE has {sin.shape[-2]} positions but the sequence only {q.shape[-2]} tokens')
-    q = torch.cat((q[..., :prefix, :], rope_apply(q[..., prefix:, :], sin, cos)), dim=-2)
-    k = torch.cat((k[..., :prefix, :], rope_apply(k[..., prefix:, :], sin, cos)), dim=-2)
+    q = torch.cat((q[..., :prefix, :], _rotate(q[..., prefix:, :], sin, cos)), dim=-2)
+    k = torch.cat((k[..., :prefix, :], _rotate(k[..., prefix:, :], sin, cos)), dim=-2)
     return q.to(q_dtype), k.to(k_dtype)
 
 

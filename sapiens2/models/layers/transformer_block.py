@@ -24,3 +24,8 @@ class TransformerBlock(nn.Module):
         """x: [B, N, C]; rope: (sin, cos) or None. Returns [B, N, C]."""
         x = x + self.attn(self.ln1(x), rope)
         return x + self.ffn(self.ln2(x))
+
+    def attention_probs(self, x, rope=None, query_indices=None):
+        """Attention weights [B, H, Q, N] of this block's attention for the block input x [B, N, C] (see
+        :meth:`GroupedQueryAttention.attention_probs`)."""
+        return self.attn.attention_probs(self.ln1(x), rope, query_indices)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sapiens2.registry import MODELS
-from .masking import clean_target, masked_mean, valid_mask
+from .valid_pixels import clean_target, masked_mean, valid_mask
 
 
 @MODELS.register_module()

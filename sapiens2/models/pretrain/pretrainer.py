@@ -121,18 +121,9 @@ class Sapiens2Pretrainer(BaseModel):
     @staticmethod
     def encode(backbone, images: torch.Tensor, ids_keep: Optional[torch.Tensor] = None):
         """images [B, 3, H, W] (+ visible token indices ids_keep [B, n_vis]) -> (tokens [B, prefix + n_vis, C]
-        after the final norm, (h, w)). Masking happens after the patch embed / 4K tokenizer (which then tokenizes
-        the visible windows only)."""
-        x, hw = backbone.embed_patches(images, ids_keep)
-        sin, cos = backbone.rope_embed(H=hw[0], W=hw[1])
-        if ids_keep is not None:
-            sin, cos = sin[ids_keep], cos[ids_keep]  # [B, n_vis, hd] per-sample RoPE
-        x = backbone.drop_after_pos(backbone.prepend_prefix_tokens(x))
-        for i in range(backbone.num_layers):
-            x = backbone.forward_block(i, x, (sin, cos))
-        if backbone.final_norm:
-            x = backbone.ln1(x)
-        return x, hw
+        after the final norm, (h, w)): :meth:`Sapiens2.forward_features`. Masking happens after the patch embed /
+        4K tokenizer (which then tokenizes the visible windows only)."""
+        return backbone.forward_features(images, ids_keep)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """Student [CLS] features [B, C] of unmasked images."""

@@ -1,4 +1,5 @@
-"""Mask helpers shared by the dense losses: valid = mask > 0 and a finite target."""
+"""Valid-pixel helpers shared by the dense losses: valid = mask > 0 and a finite target (not MAE token masking:
+that is sapiens2/models/pretrain/masking.py)."""
 from typing import Optional
 
 import torch
