@@ -12,8 +12,9 @@ from torch import nn
 _DECONV_PADDING = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
 
 
-def _instance_norm(channels: int) -> nn.Module:
-    return nn.InstanceNorm2d(channels)  # eps 1e-5, no affine parameters, no running stats
+def instance_norm(channels: int) -> nn.Module:
+    """The released heads' norm: ``InstanceNorm2d`` (eps 1e-5, no affine parameters, no running stats)."""
+    return nn.InstanceNorm2d(channels)
 
 
 def _stack(layers, out_channels: int) -> nn.Sequential:
@@ -23,7 +24,7 @@ def _stack(layers, out_channels: int) -> nn.Sequential:
 
 
 def build_deconv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int],
-                        norm: Callable[[int], nn.Module] = _instance_norm) -> nn.Sequential:
+                        norm: Callable[[int], nn.Module] = instance_norm) -> nn.Sequential:
     """Stride-2 ``ConvTranspose2d(bias=False)`` + norm + SiLU per entry: [B, in, h, w] -> [B, out[-1], h·2^n, w·2^n]."""
     if len(out_channels) != len(kernel_sizes):
         raise ValueError(f'deconv_out_channels {list(out_channels)} and deconv_kernel_sizes {list(kernel_sizes)} '
@@ -40,7 +41,7 @@ def build_deconv_layers(in_channels: int, out_channels: Sequence[int], kernel_si
 
 
 def build_conv_layers(in_channels: int, out_channels: Sequence[int], kernel_sizes: Sequence[int],
-                      norm: Callable[[int], nn.Module] = _instance_norm, stride: int = 1) -> nn.Sequential:
+                      norm: Callable[[int], nn.Module] = instance_norm, stride: int = 1) -> nn.Sequential:
     """``Conv2d(k, padding (k-1)//2, bias=True)`` + norm + SiLU per entry."""
     if len(out_channels) != len(kernel_sizes):
         raise ValueError(f'conv_out_channels {list(out_channels)} and conv_kernel_sizes {list(kernel_sizes)} '

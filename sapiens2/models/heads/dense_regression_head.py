@@ -10,11 +10,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ..losses.loss_list import build_losses
-from .conv_stacks import build_conv_layers
-
-
-def instance_norm(channels: int) -> nn.Module:
-    return nn.InstanceNorm2d(channels)  # eps 1e-5, no affine, no running stats
+from .conv_stacks import build_conv_layers, instance_norm
 
 
 def build_upsample_blocks(in_channels: int, out_channels: Sequence[int],
