@@ -21,14 +21,14 @@ train_pipeline = [
     dict(type='LoadPoseImage'),
     dict(type='mmpose.GetBBoxCenterScale', padding=1.25),
     dict(type='mmpose.RandomFlip', direction='horizontal'),  # no box jitter: the point is to fit 12 people fast
-    dict(type='mmpose.TopdownAffine', input_size=image_size, use_udp=True),
+    dict(type='AutoInterpTopdownAffine', input_size=image_size, use_udp=True),
     dict(type='mmpose.GenerateTarget', encoder=codec),
     dict(type='mmpose.PackPoseInputs'),
 ]
 test_pipeline = [
     dict(type='LoadPoseImage'),
     dict(type='mmpose.GetBBoxCenterScale', padding=1.25),
-    dict(type='mmpose.TopdownAffine', input_size=image_size, use_udp=True),
+    dict(type='AutoInterpTopdownAffine', input_size=image_size, use_udp=True),
     dict(type='mmpose.PackPoseInputs'),
 ]
 sample = dict(type='CocoWholeBody308Dataset', data_root=data_root, data_mode='topdown',

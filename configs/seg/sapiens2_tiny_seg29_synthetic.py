@@ -12,12 +12,12 @@ train_pipeline = [
     dict(type='LoadDenseAnnotations', task='seg'),
     dict(type='DenseRandomAffine', scale_range=(0.9, 1.1), max_shift=0.05, max_rotation=10.0, prob=0.5),
     dict(type='DenseRandomFlip', prob=0.5, direction='horizontal', swap_seg_labels=_base_.seg29_flip_swap_pairs),
-    dict(type='Resize', scale=image_size, keep_ratio=False),
+    dict(type='AutoInterpResize', scale=image_size, keep_ratio=False),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_size, keep_ratio=False),
+    dict(type='AutoInterpResize', scale=image_size, keep_ratio=False),
     dict(type='LoadDenseAnnotations', task='seg'),
     dict(type='PackSegInputs'),
 ]

@@ -30,13 +30,14 @@ train_pipeline = [
     dict(type='LoadDenseAnnotations', task='albedo'),
     dict(type='DenseRandomAffine', scale_range=(0.75, 1.25), max_shift=0.1, max_rotation=15.0, prob=0.5),
     dict(type='DenseRandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='LetterboxResize', scale=_base_.image_size),
+    dict(type='LetterboxResize', scale=_base_.image_size),  # rounds the resized size, as the released training resize
     dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),  # photometric distortion
     dict(type='PackDenseInputs', task='albedo'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LetterboxResize', scale=_base_.image_size, resize_targets=False),
+    # the released demos' letterbox: resized size truncated (int), bilinear, centred zero padding
+    dict(type='LetterboxResize', scale=_base_.image_size, resize_targets=False, size_rounding='floor'),
     dict(type='LoadDenseAnnotations', task='albedo'),
     dict(type='PackDenseInputs', task='albedo'),
 ]

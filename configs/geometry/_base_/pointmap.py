@@ -22,6 +22,9 @@ model = dict(
             dict(type='GradientLoss', mode='l2', loss_weight=1.0, loss_name='loss_grad'),
             dict(type='ScaleL1Loss', loss_weight=1.0, loss_name='loss_scale'),
         ]),
+    # as the released demo: a pointmap enlarged back to a larger original is first smoothed (3×3 Gaussian, σ 0.8,
+    # 4 passes); upsample_smoothing=None turns it off
+    test_cfg=dict(upsample_smoothing=dict(kernel_size=3, sigma=0.8, iters=4)),
 )
 # Released recipe (alternatives, all in sapiens2.models.losses): DepthNormalizedL1Loss (clamp 4),
 # MultiScaleL1Loss (x2), SILogLoss (on Z), IntrinsicsConsistencyLoss, ShiftInvariantL1Loss,
@@ -32,13 +35,14 @@ train_pipeline = [
     dict(type='LoadDenseAnnotations', task='pointmap'),
     dict(type='DenseRandomAffine', scale_range=(0.75, 1.25), max_shift=0.1, max_rotation=15.0, prob=0.5),
     dict(type='DenseRandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='LetterboxResize', scale=_base_.image_size),
+    dict(type='LetterboxResize', scale=_base_.image_size),  # rounds the resized size, as the released training resize
     dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),  # photometric distortion
     dict(type='PackDenseInputs', task='pointmap'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LetterboxResize', scale=_base_.image_size, resize_targets=False),
+    # the released demos' letterbox: resized size truncated (int), bilinear, centred zero padding
+    dict(type='LetterboxResize', scale=_base_.image_size, resize_targets=False, size_rounding='floor'),
     dict(type='LoadDenseAnnotations', task='pointmap'),
     dict(type='PackDenseInputs', task='pointmap'),
 ]

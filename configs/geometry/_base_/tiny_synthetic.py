@@ -7,5 +7,5 @@ tiny_train_transforms = [
     dict(type='DenseRandomFlip', prob=0.5, direction='horizontal'),
     dict(type='LetterboxResize', scale=tiny_image_size),
 ]
-tiny_test_resize = dict(type='LetterboxResize', scale=tiny_image_size, resize_targets=False)
+tiny_test_resize = dict(type='LetterboxResize', scale=tiny_image_size, resize_targets=False, size_rounding='floor')
 tiny_loader = dict(batch_size=2, num_workers=0, persistent_workers=False)

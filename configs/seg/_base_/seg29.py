@@ -32,14 +32,17 @@ train_pipeline = [
     dict(type='LoadDenseAnnotations', task='seg'),
     dict(type='DenseRandomAffine', scale_range=(0.75, 1.25), max_shift=0.1, max_rotation=30.0, prob=0.5),
     dict(type='DenseRandomFlip', prob=0.5, direction='horizontal', swap_seg_labels=_base_.seg29_flip_swap_pairs),
-    dict(type='Resize', scale=image_size, keep_ratio=False),  # stretch resize (image bilinear, labels nearest)
+    # stretch resize, image: area when the width shrinks, else bicubic (the release's rule, also in its training
+    # resize), labels nearest
+    dict(type='AutoInterpResize', scale=image_size, keep_ratio=False),
     dict(type='mmpretrain.ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),  # photometric distortion
     dict(type='PackSegInputs'),
 ]
-# test: stretch the image only; labels stay at the original size, logits are resized back (exact inverse)
+# test: stretch the image only (as the released demo: area when the width shrinks, else bicubic); labels stay at the
+# original size, logits are resized back (bilinear, then argmax)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_size, keep_ratio=False),
+    dict(type='AutoInterpResize', scale=image_size, keep_ratio=False),
     dict(type='LoadDenseAnnotations', task='seg'),
     dict(type='PackSegInputs'),
 ]

@@ -7,14 +7,18 @@
 * scale / shift / in-plane rotation update K (f' = s·f, c' = M·c) and rotate the normals' (x, y) by the same angle;
   rotation is about the principal point when K is known (exact for fx = fy), else about the image centre;
 * the letterbox resize records ``pad_param`` (top, bottom, left, right) and ``letterbox_scale`` so that predictions
-  are mapped back exactly (``letterbox_inverse``).
+  are mapped back exactly (``letterbox_inverse``); ``size_rounding='floor'`` truncates the resized size as the
+  released demos' test resize does (training resizes round, as the released training resize);
+* ``AutoInterpResize`` is mmcv's ``Resize`` with the released segmentation resize's image interpolation (area when
+  the width shrinks, bicubic otherwise).
 """
 import math
 from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform, RandomFlip
+import mmcv
+from mmcv.transforms import BaseTransform, RandomFlip, Resize
 from mmcv.transforms.utils import cache_randomness
 
 from sapiens2.registry import TRANSFORMS
@@ -127,12 +131,22 @@ class DenseRandomFlip(RandomFlip):
             results['cam_K'] = K
 
 
-def letterbox_params(in_hw: Tuple[int, int], out_hw: Tuple[int, int]):
-    """-> (resized (h, w), pad_param (top, bottom, left, right)) of an aspect-preserving fit, centred."""
+def letterbox_params(in_hw: Tuple[int, int], out_hw: Tuple[int, int], size_rounding: str = 'round'):
+    """-> (resized (h, w), pad_param (top, bottom, left, right)) of an aspect-preserving fit, centred.
+
+    ``size_rounding``: ``'round'`` rounds the resized size to the nearest integer, ``'floor'`` truncates it like the
+    released demos' test resize (``int(w * s)``; e.g. 640×429 -> 768×514, not 515, and one more row of padding).
+    """
     h, w = in_hw
     H, W = out_hw
     s = min(H / h, W / w)
-    nh, nw = min(H, max(1, round(h * s))), min(W, max(1, round(w * s)))
+    if size_rounding == 'round':
+        nh, nw = round(h * s), round(w * s)
+    elif size_rounding == 'floor':
+        nh, nw = int(h * s), int(w * s)
+    else:
+        raise ValueError(f"size_rounding must be 'round' or 'floor', got {size_rounding!r}")
+    nh, nw = min(H, max(1, nh)), min(W, max(1, nw))
     top, left = (H - nh) // 2, (W - nw) // 2
     return (nh, nw), (top, H - nh - top, left, W - nw - left)
 
@@ -144,13 +158,17 @@ class LetterboxResize(BaseTransform):
     Records ``pad_param`` (top, bottom, left, right), ``letterbox_scale`` (x scale new_w / w), ``scale_factor``
     (sx, sy) and ``img_shape``. With ``resize_targets`` the dense fields and ``cam_K`` follow (training); without it
     only the image is resized (testing: targets stay at the original size, predictions are mapped back).
+    ``size_rounding`` (``'round'`` or ``'floor'``): see :func:`letterbox_params`; the test pipelines use ``'floor'``
+    (the released demos' ``int()``), training ``'round'`` (the released training resize).
     """
 
     def __init__(self, scale: Tuple[int, int] = (768, 1024), pad_val: int = 0, resize_targets: bool = True,
-                 interpolation: str = 'bilinear'):
+                 interpolation: str = 'bilinear', size_rounding: str = 'round'):
         self.scale, self.pad_val, self.resize_targets = tuple(scale), pad_val, resize_targets
-        self.interpolation = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST, area=cv2.INTER_AREA)[
-            interpolation]
+        self.interpolation = dict(bilinear=cv2.INTER_LINEAR, nearest=cv2.INTER_NEAREST, area=cv2.INTER_AREA,
+                                  bicubic=cv2.INTER_CUBIC)[interpolation]
+        letterbox_params((1, 1), (1, 1), size_rounding)  # validates the name
+        self.size_rounding = size_rounding
 
     @staticmethod
     def _fit(arr, new_hw, pad, interp, fill):
@@ -164,7 +182,7 @@ class LetterboxResize(BaseTransform):
     def transform(self, results: dict) -> dict:
         h, w = results['img'].shape[:2]
         W, H = self.scale
-        new_hw, pad = letterbox_params((h, w), (H, W))
+        new_hw, pad = letterbox_params((h, w), (H, W), self.size_rounding)
         results['img'] = self._fit(results['img'], new_hw, pad, self.interpolation, self.pad_val)
         sx, sy = new_hw[1] / w, new_hw[0] / h
         if self.resize_targets:
@@ -183,7 +201,37 @@ class LetterboxResize(BaseTransform):
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(scale={self.scale}, resize_targets={self.resize_targets})'
+        return (f'{type(self).__name__}(scale={self.scale}, resize_targets={self.resize_targets}, '
+                f'size_rounding={self.size_rounding!r})')
+
+
+@TRANSFORMS.register_module()
+class AutoInterpResize(Resize):
+    """mmcv ``Resize`` (same arguments, sizes, label and box handling) whose image interpolation is chosen per image:
+    ``shrink_interpolation`` (default ``'area'``) when the resized image is narrower than the input, else
+    ``enlarge_interpolation`` (default ``'bicubic'``). This is the released segmentation resize's rule; like it, the
+    choice looks at the width only (a stretch to 768×1024 of a 1000×600 photo shrinks the width: area).
+    Segmentation labels keep mmcv's nearest interpolation."""
+
+    def __init__(self, *args, shrink_interpolation: str = 'area', enlarge_interpolation: str = 'bicubic', **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shrink_interpolation, self.enlarge_interpolation = shrink_interpolation, enlarge_interpolation
+
+    def _resize_img(self, results: dict) -> None:
+        if results.get('img', None) is None:
+            return super()._resize_img(results)
+        h, w = results['img'].shape[:2]
+        new_w = mmcv.rescale_size((w, h), results['scale'])[0] if self.keep_ratio else results['scale'][0]
+        fixed = self.interpolation
+        self.interpolation = self.shrink_interpolation if new_w < w else self.enlarge_interpolation
+        try:
+            super()._resize_img(results)
+        finally:
+            self.interpolation = fixed
+
+    def __repr__(self):
+        return (super().__repr__()[:-1] + f', shrink_interpolation={self.shrink_interpolation!r}, '
+                f'enlarge_interpolation={self.enlarge_interpolation!r})')
 
 
 def letterbox_inverse(pred: np.ndarray, pad_param: Sequence[int], ori_hw: Tuple[int, int],

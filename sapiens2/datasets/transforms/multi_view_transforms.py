@@ -1,4 +1,7 @@
-"""Photometric transforms for the multi-view pretraining pipeline (used inside ``mmpretrain.MultiView``)."""
+"""Photometric transforms for the multi-view pretraining pipeline (used inside ``mmpretrain.MultiView``).
+
+Imported lazily by ``sapiens2.datasets.transforms`` (on first use of ``ColorJitterNp2`` / ``adjust_hue``): importing
+this module imports mmpretrain, which inference does not need."""
 import cv2
 import mmcv
 import numpy as np
@@ -18,7 +21,7 @@ def adjust_hue(img: np.ndarray, hue_factor: float) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
 
 
-@TRANSFORMS.register_module()
+@TRANSFORMS.register_module(force=True)  # replaces the lazy stand-in registered by the package's __init__
 class ColorJitterNp2(ColorJitter):
     """:class:`mmpretrain.datasets.transforms.ColorJitter` (same arguments, same random order) with the hue step
     done by :func:`adjust_hue`, so negative hue factors work with numpy 2."""

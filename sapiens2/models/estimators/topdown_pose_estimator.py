@@ -36,6 +36,8 @@ class TopdownPoseEstimator(BaseEstimator):
     metainfo).
     """
 
+    TEST_CFG_KEYS = ('flip_test', 'output_heatmaps')
+
     def __init__(self, backbone: dict, decode_head: dict, codec: dict, data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(backbone, decode_head, data_preprocessor=data_preprocessor, train_cfg=train_cfg,
