@@ -9,7 +9,7 @@ from sapiens2.models.backbones import Sapiens2
 from sapiens2.models.layers import RopePositionEmbedding, apply_rope
 from sapiens2.registry import MODELS
 
-# SPEC §1 table
+# docs/architecture.md §1 table
 PARAM_COUNTS = {
     'sapiens2_0.1b': 113_993_472,
     'sapiens2_0.4b': 395_450_368,

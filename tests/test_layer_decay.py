@@ -26,7 +26,7 @@ class LayerDecayTestHead(torch.nn.Conv2d):
 
 
 def expected_layer_id(name: str, num_layers: int) -> int:
-    """SPEC's rule, written from the parameter name."""
+    """The rule of docs/architecture.md §1.7, written from the parameter name."""
     assert name.startswith(('backbone.', 'decode_head.'))
     if name.startswith('backbone.'):
         local = name[len('backbone.'):]

@@ -13,7 +13,7 @@ HEAD_DIM = TINY_ARCH['embed_dims'] // TINY_ARCH['num_heads']  # 16 -> 4 periods
 
 
 def exact_periods(base=100.0, head_dim=HEAD_DIM) -> np.ndarray:
-    """base^(2i / (head_dim / 2)), i < head_dim / 4, in float64 (SPEC §1.4)."""
+    """base^(2i / (head_dim / 2)), i < head_dim / 4, in float64 (docs/architecture.md §1.4)."""
     return base**(2 * np.arange(head_dim // 4) / (head_dim // 2))
 
 

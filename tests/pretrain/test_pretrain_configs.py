@@ -11,7 +11,7 @@ from conftest import REPO_ROOT
 from sapiens2.registry import MODELS
 
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'pretrain', 'sapiens2_*_pretrain*.py')))
-BACKBONE_PARAMS = {  # SPEC §1 (no tokenizer) / 1B-4K
+BACKBONE_PARAMS = {  # docs/architecture.md §1 (no tokenizer) / 1B-4K
     'sapiens2_0.1b_pretrain.py': 113_993_472, 'sapiens2_0.4b_pretrain.py': 395_450_368,
     'sapiens2_0.8b_pretrain.py': 814_283_520, 'sapiens2_1b_pretrain.py': 1_455_474_176,
     'sapiens2_5b_pretrain.py': 5_066_902_976, 'sapiens2_1b-4k_pretrain.py': 1_606_588_928,

@@ -61,7 +61,7 @@ def test_masked_encode_matches_reference_with_gathered_tokens():
 
 
 def test_4k_masked_tokenizer_equals_masking_after_the_full_tokenizer():
-    """Only the visible windows are tokenized; the result equals tokenizing every window and gathering (SPEC)."""
+    """Only the visible windows are tokenized; the result equals tokenizing every window and gathering (docs/architecture.md §1.5)."""
     model = build(use_tokenizer=True).eval()
     bb = model.backbone
     bb.tokenizer.chunk_size = 5  # several chunks, split differently in the two passes

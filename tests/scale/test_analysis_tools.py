@@ -1,5 +1,5 @@
 """The profiling behind tools/analysis (sapiens2.utils.complexity): fake-tensor profile (parameter counts, FLOPs,
-activations) against SPEC numbers and hand formulas, the memory arithmetic, and the masked-encoder path of the
+activations) against the documented numbers (docs/architecture.md §1) and hand formulas, the memory arithmetic, and the masked-encoder path of the
 benchmark."""
 import os.path as osp
 import sys
@@ -20,7 +20,7 @@ from benchmark import masked_forward  # noqa: E402
 def test_profile_counts_spec_parameters_of_backbone_only_configs(size, params):
     cfg = load_config(osp.join(REPO_ROOT, 'configs', '_base_', 'models', f'sapiens2_{size}.py'))
     prof = profile_model(cfg, (64, 48))  # fake tensors: no 20 GB allocation for 5b
-    assert prof.params == params  # SPEC §1 table
+    assert prof.params == params  # docs/architecture.md §1 table
 
 
 def test_profile_flops_and_activations_match_hand_formulas():

@@ -14,7 +14,7 @@ from sapiens2.registry import KEYPOINT_CODECS
 
 from conftest import COCO_WHOLEBODY_SAMPLE
 
-INPUT_SIZE, HEATMAP_SIZE, SIGMA = (768, 1024), (192, 256), 6  # SPEC: (W, H) input and heatmap, sigma 6
+INPUT_SIZE, HEATMAP_SIZE, SIGMA = (768, 1024), (192, 256), 6  # docs/data_conventions.md §4.3: (W, H) input and heatmap, sigma 6
 
 
 def wholebody_instances():

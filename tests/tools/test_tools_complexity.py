@@ -72,7 +72,7 @@ def test_table1_flops_within_5_percent(size):
 def test_tool_json_on_backbone_only_5b_config():
     proc = run_tool(['tools/analysis/get_model_complexity.py', 'configs/_base_/models/sapiens2_5b.py', '--json'])
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out['params'] == 5_066_902_976  # SPEC §1 table, counted without allocating weights
+    assert out['params'] == 5_066_902_976  # docs/architecture.md §1 table, counted without allocating weights
     assert out['flops'] / 1e12 == pytest.approx(PAPER_TFLOPS['5b'], rel=0.05)
     assert out['input_shape'] == [1, 3, 1024, 768]
 

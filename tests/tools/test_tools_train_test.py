@@ -95,7 +95,7 @@ def test_amp_trains_with_bf16_autocast(tmp_path):
     assert "type='AutocastOptimWrapper'" in dumped and "dtype='bfloat16'" in dumped
     state = read_ckpt(tmp_path / 'iter_2.pth')['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values())
-    # fp32 master weights (the RoPE periods are a bf16 buffer by design, SPEC §1.4)
+    # fp32 master weights (the RoPE periods are a bf16 buffer by design, docs/architecture.md §1.4)
     assert all(v.dtype == torch.float32 for k, v in state.items() if not k.endswith('rope_embed.periods'))
 
 

@@ -1,4 +1,4 @@
-# Sapiens2-1B backbone (SPEC §1): C=1536, L=40, H=24, 1,455,474,176 parameters.
+# Sapiens2-1B backbone (docs/architecture.md §1): C=1536, L=40, H=24, 1,455,474,176 parameters.
 _base_ = ['./sapiens2_backbone.py']
 embed_dims = 1536
 num_layers = 40

@@ -1,4 +1,4 @@
-# What every Sapiens2 backbone config shares (SPEC §1); configs/_base_/models/sapiens2_<size>.py set the arch.
+# What every Sapiens2 backbone config shares (docs/architecture.md §1); configs/_base_/models/sapiens2_<size>.py set the arch.
 # Task configs take `backbone` (and `embed_dims` / `num_layers`) from a size file: `model = dict(backbone=_base_.backbone)`.
 backbone = dict(
     type='Sapiens2',

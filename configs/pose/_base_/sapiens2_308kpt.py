@@ -1,4 +1,5 @@
-# Top-down 308-keypoint pose shared by every size (SPEC §2.1, §3, §4, §5): TopdownPoseEstimator + PoseHeatmapHead
+# Top-down 308-keypoint pose shared by every size (docs/architecture.md §2.1, §3.2; docs/data_conventions.md §4.3,
+# §5.1): TopdownPoseEstimator + PoseHeatmapHead
 # (released widths of 0.4b/0.8b/5b; 1b overrides them), UDP heatmaps 192×256 (sigma 6) for 768×1024 crops, OHKM
 # heatmap MSE, flip test, COCO OKS AP/AR with the 308 sigmas for the whole body and per part.
 # Data: COCO-WholeBody (public) read into the 308 layout; for native 308-keypoint COCO files use

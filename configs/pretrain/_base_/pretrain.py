@@ -1,4 +1,4 @@
-# Sapiens2 self-supervised pretraining shared by every size (SPEC §3, appendix A.1): MAE (75% mixed block/patch
+# Sapiens2 self-supervised pretraining shared by every size (docs/architecture.md §3.8, paper appendix A.1): MAE (75% mixed block/patch
 # masking, 8×512 decoder) + DINO [CLS] self-distillation (EMA teacher 0.992, centre 0.9, T_s 0.1, T_t 0.065→0.07)
 # + KoLeo; L = 1.0·MAE + 0.4·CL + 0.04·KoLeo. 2 global (scale 0.5–1.0) + 4 local (0.2–0.7) crops, colour
 # augmentation on the local views only. A size config sets `model.backbone`, the crop sizes and the batch size.

@@ -1,4 +1,4 @@
-"""Whole-body and per-part COCO OKS AP/AR for the 308-keypoint layout (SPEC §5, paper Table 7)."""
+"""Whole-body and per-part COCO OKS AP/AR for the 308-keypoint layout (docs/data_conventions.md §5, paper Table 7)."""
 import json
 from copy import deepcopy
 from typing import Sequence, Union

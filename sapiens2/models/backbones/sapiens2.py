@@ -1,4 +1,4 @@
-"""The Sapiens2 vision transformer (SPEC §1), state-dict compatible with the released checkpoints."""
+"""The Sapiens2 vision transformer (docs/architecture.md §1), state-dict compatible with the released checkpoints."""
 import copy
 from typing import Optional
 

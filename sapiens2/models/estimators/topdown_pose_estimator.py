@@ -1,4 +1,4 @@
-"""Top-down pose estimator (SPEC §2.1, §4): Sapiens2 backbone + ``PoseHeatmapHead``, UDP heatmap codec.
+"""Top-down pose estimator (docs/architecture.md §2.1, docs/data_conventions.md §4.3): Sapiens2 backbone + ``PoseHeatmapHead``, UDP heatmap codec.
 
 Data samples are mmpose ``PoseDataSample`` s from mmpose's top-down pipeline (one instance per crop):
 training reads ``gt_fields.heatmaps`` [K, h, w] and ``gt_instance_labels.keypoint_weights`` [1, K]; prediction adds
@@ -18,7 +18,7 @@ from .base_estimator import BaseEstimator
 
 def flip_heatmaps_back(heatmaps: torch.Tensor, flip_indices: Sequence[int]) -> torch.Tensor:
     """Heatmaps predicted on the horizontally flipped crop [B, K, h, w] -> heatmaps of the original crop: mirror
-    along width, then channel k takes the map of its swap partner ``flip_indices[k]`` (no shift, SPEC §4)."""
+    along width, then channel k takes the map of its swap partner ``flip_indices[k]`` (no shift, docs/data_conventions.md §4)."""
     if len(flip_indices) != heatmaps.shape[1]:
         raise ValueError(f'flip_indices has {len(flip_indices)} entries but the heatmaps have {heatmaps.shape[1]} '
                          'channels')

@@ -1,4 +1,4 @@
-"""Albedo head (SPEC §2.3): like the normal head with per-pixel RMSNorm; output layer ``conv_albedo``."""
+"""Albedo head (docs/architecture.md §2.3): like the normal head with per-pixel RMSNorm; output layer ``conv_albedo``."""
 from sapiens2.registry import MODELS
 from ..layers.rms_norm_2d import RMSNorm2d
 from .dense_regression_head import DenseRegressionHead

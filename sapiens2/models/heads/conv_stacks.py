@@ -1,4 +1,4 @@
-"""Builders of the (layer, norm, activation) stacks shared by the released heads (SPEC §2).
+"""Builders of the (layer, norm, activation) stacks shared by the released heads (docs/architecture.md §2).
 
 Every stack is an ``nn.Sequential`` of triples, so its parameterised layers sit at indices 0, 3, 6, ... and the
 state-dict keys are ``<name>.0.weight``, ``<name>.3.weight``, ... as in the released checkpoints. Each stack's

@@ -1,4 +1,4 @@
-"""Shared body of the pixel-regression heads (normal, pointmap, albedo; SPEC §2.3).
+"""Shared body of the pixel-regression heads (normal, pointmap, albedo; docs/architecture.md §2.3).
 
 ``input_conv`` (3×3 conv, norm, SiLU) -> 4 × ``upsample_blocks`` (3×3 conv to 4·out, PixelShuffle(2), norm, SiLU)
 -> ``conv_layers`` (3×3 conv, norm, SiLU per entry) -> a final 1×1 conv to ``out_channels`` named by the subclass.

@@ -1,4 +1,4 @@
-"""Surface-normal head (SPEC §2.3): un-normalised 3-vector per pixel, output layer ``conv_normal``."""
+"""Surface-normal head (docs/architecture.md §2.3): un-normalised 3-vector per pixel, output layer ``conv_normal``."""
 from sapiens2.registry import MODELS
 from .dense_regression_head import DenseRegressionHead
 

@@ -1,4 +1,4 @@
-"""Pointmap head with a scale branch (SPEC §2.3): canonical pointmap + focal scale 768 / fx."""
+"""Pointmap head with a scale branch (docs/architecture.md §2.3): canonical pointmap + focal scale 768 / fx."""
 from typing import Sequence, Tuple
 
 import torch

@@ -1,4 +1,4 @@
-"""Top-down pose heatmap head (SPEC §2.1): deconv stack -> 1×1 conv stack -> ``conv_pose`` heatmaps."""
+"""Top-down pose heatmap head (docs/architecture.md §2.1): deconv stack -> 1×1 conv stack -> ``conv_pose`` heatmaps."""
 from typing import Sequence
 
 import torch

@@ -1,4 +1,4 @@
-"""Body-part segmentation head (SPEC §2.2): deconv stack -> 1×1 conv stack -> ``conv_seg`` logits."""
+"""Body-part segmentation head (docs/architecture.md §2.2): deconv stack -> 1×1 conv stack -> ``conv_seg`` logits."""
 from typing import Sequence
 
 import torch

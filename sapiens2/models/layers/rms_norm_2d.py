@@ -1,4 +1,4 @@
-"""RMS normalisation over the channels of every pixel of a feature map (the albedo head's norm, SPEC §2.3)."""
+"""RMS normalisation over the channels of every pixel of a feature map (the albedo head's norm, docs/architecture.md §2.3)."""
 import torch
 from torch import nn
 

@@ -1,4 +1,4 @@
-"""2-D rotary position embedding (RoPE) of the Sapiens2 backbone (SPEC §1.4).
+"""2-D rotary position embedding (RoPE) of the Sapiens2 backbone (docs/architecture.md §1.4).
 
 The released networks compute the periods, the coordinates and sin/cos in bfloat16 and pass q/k through
 that dtype; reproducing those numerics is what makes released checkpoints give the same outputs.

@@ -6,7 +6,7 @@ from .transformer_block import TransformerBlock
 
 
 class WindowedTokenizer(nn.Module):
-    """4K tokenizer (SPEC §1.5): pools each non-overlapping window×window group of patch tokens into one token.
+    """4K tokenizer (docs/architecture.md §1.5): pools each non-overlapping window×window group of patch tokens into one token.
 
     Each window (row-major over the window grid, tokens row-major inside it) gets the shared ``w_cls`` prepended
     and ``local_pos_embed`` [1, 1 + window², C] added, runs ``num_layers`` full-attention blocks (no RoPE, no

@@ -1,4 +1,4 @@
-"""Soft multi-class Dice loss on softmax probabilities (SPEC §3 segmentation)."""
+"""Soft multi-class Dice loss on softmax probabilities (docs/architecture.md §3.3)."""
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -1,4 +1,4 @@
-"""Heatmap losses of the pose head (SPEC §3): weighted MSE and its online hard keypoint mining (OHKM) variant.
+"""Heatmap losses of the pose head (docs/architecture.md §3.8): weighted MSE and its online hard keypoint mining (OHKM) variant.
 
 mmpose's versions live in ``mmpose.models`` (needs compiled mmcv ops), so they are written here with mmpose's
 semantics. Both take ``pred`` / ``target`` [B, K, H, W] and ``target_weight`` [B, K] (``keypoint_weights`` of the

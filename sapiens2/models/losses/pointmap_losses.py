@@ -1,4 +1,4 @@
-"""Alternatives of the released pointmap recipe (SPEC §3): depth-normalised L1, multiscale L1, SILog on Z,
+"""Alternatives of the released pointmap recipe (docs/architecture.md §3.8): depth-normalised L1, multiscale L1, SILog on Z,
 intrinsics consistency, shift-invariant L1 and the normal-from-pointmap term. Inputs as the other regression
 losses: [B, 3, H, W] (X, Y, Z)."""
 import torch

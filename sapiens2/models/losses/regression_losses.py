@@ -1,4 +1,4 @@
-"""Masked per-pixel regression losses shared by pointmap, normal and albedo (SPEC §3).
+"""Masked per-pixel regression losses shared by pointmap, normal and albedo (docs/architecture.md §3).
 
 Every loss takes ``(pred [B, C, H, W], target [B, C, H, W], mask [B, 1, H, W] | None)``; pixels with mask 0 or a
 non-finite target are excluded, averages are over the remaining pixels.

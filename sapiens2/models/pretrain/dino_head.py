@@ -1,4 +1,4 @@
-"""DINO projection head: MLP -> L2-normalised bottleneck -> weight-normalised prototypes (SPEC §3, CL branch)."""
+"""DINO projection head: MLP -> L2-normalised bottleneck -> weight-normalised prototypes (docs/architecture.md §3.8, CL branch)."""
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -1,4 +1,4 @@
-"""Pretraining losses (SPEC §3): MAE reconstruction, DINO cross-entropy with centring, KoLeo.
+"""Pretraining losses (docs/architecture.md §3.8): MAE reconstruction, DINO cross-entropy with centring, KoLeo.
 
 Softmax / log-softmax, centring and KoLeo run in fp32 with autocast disabled.
 """

@@ -1,4 +1,4 @@
-"""MAE decoder: visible tokens + learned mask tokens -> per-patch pixels (SPEC §3: 8 blocks, width 512)."""
+"""MAE decoder: visible tokens + learned mask tokens -> per-patch pixels (docs/architecture.md §3.8: 8 blocks, width 512)."""
 import torch
 from torch import nn
 

@@ -1,4 +1,4 @@
-"""Mixed blockwise / patchwise token masking with an exact masked count per image (SPEC §3, MAE branch)."""
+"""Mixed blockwise / patchwise token masking with an exact masked count per image (docs/architecture.md §3.8, MAE branch)."""
 import math
 import random
 from typing import Optional, Tuple

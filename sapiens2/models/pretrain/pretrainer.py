@@ -1,4 +1,4 @@
-"""Sapiens2 self-supervised pretraining model: MAE + [CLS] self-distillation (DINO) + KoLeo (SPEC §3)."""
+"""Sapiens2 self-supervised pretraining model: MAE + [CLS] self-distillation (DINO) + KoLeo (docs/architecture.md §3.8)."""
 import math
 from typing import Dict, List, Optional
 
