@@ -3,14 +3,38 @@
 A sample is one image ``<data_root>/<img dir>/<stem>.<ext>``; each partner folder holds ``<stem>.<ext>`` with one
 of its allowed extensions. A missing required partner, or a partner file without an image, is an error naming both
 paths. Optional partners (e.g. ``mask``) may be absent as a whole folder (then every pixel is valid).
+
+An image that cannot be read (missing, empty, truncated or not an image) is skipped in training (logged with its
+path, counted in ``skipped_paths``; MMEngine's dataset draws another sample) and stops testing with
+:class:`UnreadableImageError` naming the file (a metric over fewer images would be silently different).
 """
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import cv2
+import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
+
+
+class UnreadableImageError(OSError):
+    """An image of a dense dataset could not be read; the message names the file and why."""
+
+
+def image_problem(path: str) -> Optional[str]:
+    """Why the image at ``path`` cannot be used ('does not exist', 'is empty (0 bytes)', 'cannot be decoded ...'),
+    or None when OpenCV decodes it."""
+    if not osp.isfile(path):
+        return 'does not exist'
+    size = osp.getsize(path)
+    if size == 0:
+        return 'is empty (0 bytes)'
+    if cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED) is None:
+        return f'cannot be decoded ({size} bytes: truncated, corrupt or not an image)'
+    return None
 
 
 class DenseFolderDataset(BaseDataset):
@@ -23,15 +47,41 @@ class DenseFolderDataset(BaseDataset):
     Args:
         data_root (str): the dataset folder.
         data_prefix (dict, optional): override folder names, e.g. ``dict(img='images', seg_map_path='labels')``.
-        other ``BaseDataset`` arguments (pipeline, test_mode, indices, ...).
+        skip_unreadable (bool): in training, skip (log and count) a sample whose image cannot be read instead of
+            stopping. Default True. Test mode always stops with :class:`UnreadableImageError`.
+        other ``BaseDataset`` arguments (pipeline, test_mode, indices, max_refetch, ...).
     """
     IMG_DIR = 'rgb'
     PARTNERS: Dict[str, Tuple[str, Sequence[str], bool]] = {}
 
-    def __init__(self, data_root: str = '', data_prefix: Optional[dict] = None, **kwargs):
+    def __init__(self, data_root: str = '', data_prefix: Optional[dict] = None, skip_unreadable: bool = True,
+                 **kwargs):
         prefix = dict(img=self.IMG_DIR, **{k: v[0] for k, v in self.PARTNERS.items()})
         prefix.update(data_prefix or {})
+        self.skip_unreadable = skip_unreadable
+        self.skipped_paths: List[str] = []  # per process (each dataloader worker counts its own)
         super().__init__(data_root=data_root, data_prefix=prefix, **kwargs)
+
+    @property
+    def num_skipped(self) -> int:
+        return len(self.skipped_paths)
+
+    def prepare_data(self, idx) -> Optional[dict]:
+        try:
+            return super().prepare_data(idx)
+        except Exception as e:  # noqa: BLE001  (only an unreadable image is handled; anything else re-raised)
+            path = self.get_data_info(idx)['img_path']
+            problem = image_problem(path)
+            if problem is None:
+                raise
+            name = type(self).__name__
+            if self.test_mode or not self.skip_unreadable:
+                raise UnreadableImageError(f'{name}: image {path} {problem} ({type(e).__name__}: {e})') from e
+            if path not in self.skipped_paths:
+                self.skipped_paths.append(path)
+                print_log(f'{name}: skipping unreadable image {path}: it {problem}; {self.num_skipped} skipped so '
+                          f'far in this process', logger='current', level=30)
+            return None
 
     @staticmethod
     def _index(folder: str, extensions: Sequence[str]) -> Dict[str, str]:

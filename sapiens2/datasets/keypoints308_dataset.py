@@ -1,12 +1,14 @@
 """COCO-format 308-keypoint dataset (top-down): ``keypoints`` of length 3·308 per person, GT boxes."""
+import json
 import warnings
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 
 from sapiens2.registry import DATASETS
 from sapiens2.utils.package_files import dataset_metainfo_config
+from .json_files import json_error
 
 KEYPOINTS308_METAINFO_FILE = dataset_metainfo_config('keypoints308')
 
@@ -18,11 +20,21 @@ class Keypoints308Dataset(BaseCocoStyleDataset):
 
     Checks per annotation: a keypoint list whose length is not 3·308 raises naming the annotation id; a box with
     non-positive width or height (after clipping to the image) is skipped with a warning (count in
-    ``num_skipped_boxes``). Subclasses convert other layouts by overriding :meth:`keypoints308`.
+    ``num_skipped_boxes``); a keypoint with a non-finite (NaN / inf) x, y or visibility becomes invisible (0, 0, 0)
+    in training and evaluation, with a warning naming the annotation id (count in ``num_nan_keypoint_annotations``);
+    an annotation file that is not valid JSON (e.g. truncated) raises :class:`AnnotationFileError` naming it.
+    Subclasses convert other layouts by overriding :meth:`keypoints308`.
     """
 
     METAINFO: dict = dict(from_file=KEYPOINTS308_METAINFO_FILE)
     num_skipped_boxes = 0
+    num_nan_keypoint_annotations = 0
+
+    def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
+        try:
+            return super()._load_annotations()
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:  # from the COCO API's json.load
+            raise json_error(self.ann_file, e) from e
 
     def keypoints308(self, ann: dict) -> Optional[np.ndarray]:
         """Raw annotation -> keypoints [308, 3] (x, y, visibility), or None when the annotation has none."""
@@ -42,6 +54,14 @@ class Keypoints308Dataset(BaseCocoStyleDataset):
         kpts = self.keypoints308(ann)
         if kpts is None:
             return None
+        bad = ~np.isfinite(kpts).all(axis=1)
+        if bad.any():
+            idx = np.flatnonzero(bad).tolist()
+            warnings.warn(f'{self.ann_file}: annotation id {ann.get("id")} (image {img.get("file_name")}) has '
+                          f'non-finite values in {len(idx)} keypoint(s) (308-layout indices '
+                          f'{idx[:10]}{" ..." if len(idx) > 10 else ""}); they are treated as invisible')
+            kpts = np.where(bad[:, None], 0.0, kpts).astype(np.float32)
+            type(self).num_nan_keypoint_annotations += 1
         x, y, w, h = ann['bbox']
         x1, x2 = np.clip([x, x + w], 0, img['width'] - 1)
         y1, y2 = np.clip([y, y + h], 0, img['height'] - 1)

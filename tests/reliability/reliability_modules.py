@@ -96,3 +96,56 @@ class PoisonWeightsAt(Hook):
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             with torch.no_grad():
                 next(model.backbone.parameters()).view(-1)[0] = float('nan')
+
+
+@HOOKS.register_module()
+class DiskFullDuringSave(Hook):
+    """The disk fills up while rank ``rank`` writes the checkpoint of iteration ``iteration``: part of the bytes
+    reach the file, then the write fails with ``OSError(ENOSPC)``. ``where``: 'shard' (the rank's DCP shard file,
+    inside torch's ``FileSystemWriter.write_data``), 'extra' (``extra_state.pth`` of ``FullyShardStrategy``, rank 0)
+    or 'pth' (the ``.pth`` file of MMEngine's ``Runner``, rank 0)."""
+
+    def __init__(self, iteration: int, rank: int = 0, where: str = 'shard'):
+        self.prefix, self.rank, self.where = f'iter_{iteration}.pth', rank, where
+
+    def _hit(self, path) -> bool:
+        return _rank() == self.rank and self.prefix in str(path)
+
+    @staticmethod
+    def _fill(path):
+        import errno
+        with open(path, 'wb') as f:
+            f.write(b'\0' * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    def before_train(self, runner):
+        hook = self
+        if self.where == 'shard':
+            from torch.distributed.checkpoint.filesystem import FileSystemWriter
+            write_data = FileSystemWriter.write_data
+
+            def full_write_data(writer, plan, planner):
+                if hook._hit(writer.path):
+                    hook._fill(os.path.join(str(writer.path), f'__{_rank()}_0.distcp'))
+                return write_data(writer, plan, planner)
+
+            FileSystemWriter.write_data = full_write_data
+        elif self.where == 'extra':
+            save = torch.save
+
+            def full_save(obj, f, *args, **kwargs):
+                if isinstance(f, str) and f.endswith('extra_state.pth') and hook._hit(f):
+                    hook._fill(f)
+                return save(obj, f, *args, **kwargs)
+
+            torch.save = full_save
+        else:
+            import mmengine.runner.runner as runner_module
+            save_file = runner_module.save_checkpoint
+
+            def full_save_file(checkpoint, filename, *args, **kwargs):
+                if hook._hit(filename):
+                    hook._fill(filename)
+                return save_file(checkpoint, filename, *args, **kwargs)
+
+            runner_module.save_checkpoint = full_save_file

@@ -24,11 +24,35 @@ def _read(path: str, flags=cv2.IMREAD_UNCHANGED) -> np.ndarray:
     return arr
 
 
+SEG_IGNORE_INDEX = 255
+
+
+def check_seg_ids(seg: np.ndarray, path: str, num_classes: Optional[int] = None) -> None:
+    """Raise naming the mask file, its bad class ids (with pixel counts) and the valid range unless every id is
+    < ``num_classes`` or == 255 (ignore). Without ``num_classes`` only ids above 255 (a 16-bit mask, which would wrap
+    to another class in uint8) are refused."""
+    limit = SEG_IGNORE_INDEX if num_classes is None else int(num_classes)
+    if seg.size == 0 or int(seg.max()) < limit:
+        return
+    bad = (seg >= limit) & (seg != SEG_IGNORE_INDEX)
+    if not bad.any():
+        return
+    ids, counts = np.unique(seg[bad], return_counts=True)
+    listed = ', '.join(f'{i} ({c} px)' for i, c in zip(ids[:10].tolist(), counts[:10].tolist()))
+    more = f' and {len(ids) - 10} more' if len(ids) > 10 else ''
+    valid = (f'0-{limit - 1} ({limit} classes in the dataset metainfo)' if num_classes is not None else '0-254')
+    raise ValueError(f'segmentation mask {path} ({seg.dtype}) has invalid class id(s) {listed}{more}; valid: '
+                     f'{valid} or {SEG_IGNORE_INDEX} (ignore). Fix the mask, or remap its taxonomy with '
+                     f'SegDataset(label_map=...)')
+
+
 @TRANSFORMS.register_module()
 class LoadDenseAnnotations(BaseTransform):
     """Load the targets of one dense task into ``results``.
 
-    Added keys: ``gt_seg_map`` (H×W uint8, label_map applied, unmapped -> 255) for 'seg'; ``gt_normal`` (H×W×3
+    Added keys: ``gt_seg_map`` (H×W uint8, label_map applied, unmapped -> 255; every id must be < ``num_classes``
+    of the sample (set by :class:`SegDataset` from its metainfo ``classes``) or 255, else an error naming the mask,
+    the bad ids and the valid range: :func:`check_seg_ids`) for 'seg'; ``gt_normal`` (H×W×3
     float32) for 'normal'; ``gt_depth`` (H×W float32) and ``cam_K`` (3×3 float64) for 'pointmap'; ``gt_albedo``
     (H×W×3 float32 RGB in [0, 1]) for 'albedo'; ``gt_mask`` (H×W uint8 0/1, all ones without a mask file) for the
     regression tasks; ``num_invalid_target_pixels``: non-finite target pixels, set to 0 and masked out.
@@ -51,12 +75,17 @@ class LoadDenseAnnotations(BaseTransform):
         seg = _read(path)
         if seg.ndim != 2:
             raise ValueError(f'segmentation mask {path} must be a single-channel PNG of class ids, got {seg.shape}')
+        if seg.dtype.kind not in 'ui':
+            raise ValueError(f'segmentation mask {path} must hold integer class ids (8- or 16-bit PNG), '
+                             f'got {seg.dtype}')
         label_map = results.get('label_map')
         if label_map:
-            lut = np.full(256, 255, np.uint8)
+            # source ids not in the map (any bit depth) become 255 (ignore)
+            lut = np.full(max(256, int(seg.max()) + 1, *(int(k) + 1 for k in label_map)), SEG_IGNORE_INDEX, np.uint8)
             for src, dst in label_map.items():
                 lut[int(src)] = dst
             seg = lut[seg]
+        check_seg_ids(seg, path, results.get('num_classes'))
         self._check_shape(results, 'seg map', seg, path)
         results['gt_seg_map'] = seg.astype(np.uint8)
         add_dense_field(results, 'gt_seg_map')

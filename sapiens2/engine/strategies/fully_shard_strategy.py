@@ -1,7 +1,7 @@
 """FSDP for sapiens2 on torch's per-module ``fully_shard`` (FSDP2), driven by MMEngine's ``FlexibleRunner``.
 
 Why not MMEngine's ``FSDPStrategy``: it wraps with FSDP1, pins ``device_id`` to the local GPU, and its resume
-calls ``FSDP.optim_state_dict_to_load`` positionally, which fails on torch >= 2.1 (OPENMMLAB_NOTES). FSDP2 shards
+calls ``FSDP.optim_state_dict_to_load`` positionally, which fails on torch >= 2.1 (docs/openmmlab_reuse.md §3.3). FSDP2 shards
 every parameter as a DTensor (the optimizer steps on fp32 shards: the fp32 master weights), casts parameters to
 bf16 for compute per module, reduce-scatters gradients in ``reduce_dtype``, and works on CPU with gloo.
 Checkpoints are torch.distributed.checkpoint (DCP) directories written by all ranks in parallel
@@ -157,10 +157,17 @@ class FullyShardStrategy(DeviceAgnosticDDPStrategy):
             callback(checkpoint)
         sharded = {k: checkpoint.pop(k) for k in ('state_dict', 'optimizer') if k in checkpoint}
         mkdir_or_exist(filename)
+        # a write error inside dcp.save (e.g. ENOSPC on one rank) is raised by torch on every rank alike
         dcp.save(sharded, checkpoint_id=filename)
+        error = None
         if is_main_process():
-            torch.save(checkpoint, osp.join(filename, EXTRA_STATE_FILE))
+            try:
+                torch.save(checkpoint, osp.join(filename, EXTRA_STATE_FILE))
+            except Exception as e:  # noqa: BLE001  (raised after the barrier: the other ranks must not wait)
+                error = e
         torch.distributed.barrier()
+        if error is not None:
+            raise error
 
     def load_checkpoint(self, filename: str, *, map_location='cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')], callback=None) -> dict:
