@@ -3,7 +3,7 @@
 
     python tools/analysis/benchmark_human_pass.py [--size tiny|0.4b|0.8b|1b|5b] [--tasks pose,seg,normal,pointmap]
         [--input data/coco_wholebody_sample] [--dtype bf16] [--batch-size 4] [--det fasterrcnn_v2]
-        [--det-input-size 800] [--det-proposals 1000] [--repeat 1] [--json out.json]
+        [--det-input-size 800] [--det-proposals 1000] [--repeat 1] [--images N] [--json out.json]
 
 Weights are random (timing only): the task models are built from the bundled configs (``tiny``: the tiny CPU
 configs), the detector is the real torchvision architecture with random weights (``--det-checkpoint`` for real
@@ -26,6 +26,10 @@ from sapiens2.apis.human_pass import TASK_CONFIGS, PassSpec, build_models, check
 from sapiens2.utils.media import FrameSource
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# as tools/analysis/benchmark.py: keep freed memory in the heap (glibc otherwise page-faults every activation in
+# again, which made bf16 on CPU slower than fp32); the script restarts itself with these unless --system-malloc
+MALLOC_ENV = dict(MALLOC_MMAP_THRESHOLD_='33554432', MALLOC_TRIM_THRESHOLD_='100000000000',
+                  MALLOC_TOP_PAD_='1073741824')
 TINY_CONFIGS = dict(pose='configs/pose/sapiens2_tiny_308kpt_coco_wholebody_sample.py',
                     seg='configs/seg/sapiens2_tiny_seg29_synthetic.py',
                     normal='configs/geometry/sapiens2_tiny_normal_synthetic.py',
@@ -63,8 +67,12 @@ def main():
     p.add_argument('--det-proposals', type=int, default=None)
     p.add_argument('--device', default='cpu')
     p.add_argument('--repeat', type=int, default=1, help='passes over the input (after one warm-up image)')
+    p.add_argument('--images', type=int, default=None, help='only the first N images of --input')
+    p.add_argument('--system-malloc', action='store_true', help="keep glibc's default malloc settings")
     p.add_argument('--json', default=None, help='write the figures to this file')
     args = p.parse_args()
+    if not args.system_malloc and any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_ENV})
 
     tasks = check_tasks(args.tasks.split(','))
     configs = {t: (osp.join(REPO, TINY_CONFIGS[t]) if args.size == 'tiny' else TASK_CONFIGS[t].format(size=args.size))
@@ -85,11 +93,12 @@ def main():
                                          proposals=args.det_proposals)
     models['detector'] = TimedDetector(detector, FileBoxes(args.bboxes))
     source = FrameSource(args.input)
+    count = len(source) if args.images is None else min(args.images, len(source))
     with tempfile.TemporaryDirectory() as out:
         process_frames(spec, source, 0, 1, out, device=args.device, models=models, progress=False)  # warm-up
         records = []
         for _ in range(args.repeat):
-            records += process_frames(spec, source, 0, len(source), out, device=args.device, models=models)
+            records += process_frames(spec, source, 0, count, out, device=args.device, models=models)
     n = len(records)
     stages = {}
     for r in records:

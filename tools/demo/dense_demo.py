@@ -18,7 +18,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from sapiens2.deployment.cli import accelerate_model, add_backend_args
 from sapiens2.apis.dense_inference import dense_task, inference_dense, init_dense_model, select_device
+from sapiens2.apis.demo_options import add_track_args, finish_options
+from sapiens2.apis.detection import add_detector_args, detector_from_args
+from sapiens2.apis.human_pass import PassSpec, finish, process_frames
+from sapiens2.utils.media import FrameSource, is_video
 from sapiens2.visualization.dense_visualization import (albedo_side_by_side, depth_to_colormap, normal_to_bgr,
                                                         save_point_cloud_ply, seg_overlay)
 
@@ -29,13 +34,16 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file or bundled config name (e.g. seg/sapiens2_1b_seg29)')
     parser.add_argument('checkpoint', help='.safetensors or MMEngine .pth of the whole task model')
-    parser.add_argument('--input', required=True, help='an image or a folder of images')
+    parser.add_argument('--input', required=True, help='an image, a folder of images or a video')
     parser.add_argument('--output', required=True, help='output folder')
     parser.add_argument('--save-pred', action='store_true', help='also write the raw predictions (.npy, .ply)')
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--dtype', default='fp32', choices=['fp32', 'bf16', 'fp16'])
+    add_backend_args(parser)  # --backend eager|compile|onnxruntime, --quantize int8 (sapiens2.deployment)
     parser.add_argument('--fg-mask', default=None, help='folder of person masks <stem>.png')
+    add_detector_args(parser, default='none')
+    add_track_args(parser)
     return parser.parse_args()
 
 
@@ -83,15 +91,36 @@ def save_outputs(task, img, pred, stem, out_dir, save_pred, mask, meta):
         np.save(osp.join(out_dir, stem + '.npy'), raw)
 
 
+def run_sequence_or_detected(model, task, args):
+    """A video / ``--sequence`` folder, or images with ``--det`` / ``--bboxes``: per frame ``<name>.png`` (and
+    ``.npy`` with ``--save-pred``), for a sequence ``<stem>_<task>.mp4``, and ``<stem>.json`` with every frame's
+    person boxes and track ids (per image ``<name>.json`` without a sequence)."""
+    if args.fg_mask:
+        raise ValueError('--fg-mask works on image folders without --det/--bboxes/--sequence')
+    source = FrameSource(args.input, sequence=args.sequence, fps=args.fps)
+    os.makedirs(args.output, exist_ok=True)
+    spec = PassSpec(tasks=[task], configs={task: args.config}, batch_size=args.batch_size, dtype=args.dtype,
+                    save_pred=args.save_pred, task_dirs=False)
+    detector = detector_from_args(args, select_device(args.device))
+    records = process_frames(spec, source, 0, len(source), args.output, models={task: model, 'detector': detector})
+    finish(spec, source, records, args.output, finish_options(args, panel=False),
+           seg_meta=model.cfg.test_dataloader.dataset.get('metainfo') if task == 'seg' else None)
+    print(f'{len(records)} frame(s) -> {args.output}')
+
+
 def main():
     args = parse_args()
     model = init_dense_model(args.config, args.checkpoint, device=select_device(args.device))
+    model = accelerate_model(model, args.backend, args.dtype, args.quantize)
     task = dense_task(model)
     meta = {}
     if task == 'seg':
         meta = model.cfg.test_dataloader.dataset.get('metainfo') or {}
         if 'palette' not in meta or 'classes' not in meta:
             raise KeyError(f'{args.config}: test_dataloader.dataset.metainfo needs classes and palette for the legend')
+    if is_video(args.input) or args.sequence or args.det != 'none' or args.bboxes:
+        run_sequence_or_detected(model, task, args)
+        return
     files = list_images(args.input)
     os.makedirs(args.output, exist_ok=True)
     for start in tqdm(range(0, len(files), args.batch_size), desc=f'{task} demo', unit='batch'):
