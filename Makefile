@@ -20,7 +20,7 @@ $(STAMP): setup.py requirements/*.txt
 	$(PIP) install -q --upgrade "pip<26"
 	$(PIP) install -q -r requirements/torch.txt
 	$(PIP) install -q -r requirements/build.txt
-	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(PIP) install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt
 	$(PIP) install -q --no-deps mmpose==1.3.2
 	$(PY) -c "import xtcocotools.coco" 2>/dev/null || \
 	    $(PIP) install -q --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3

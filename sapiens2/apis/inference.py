@@ -95,3 +95,13 @@ def inference_data(model: nn.Module, data: Sequence[dict], batch_size: int = 8, 
     finally:
         model.train(was_training)
     return results
+
+
+def accelerate_model(model: nn.Module, backend: str = 'eager', dtype: str = 'fp32', quantize: Optional[str] = None,
+                     **kwargs) -> nn.Module:
+    """The backend switch of the inference API: ``backend`` 'eager' | 'compile' (torch.compile) | 'onnxruntime'
+    (the network exported to ONNX and run by onnxruntime), ``quantize='int8'`` (dynamic int8 linear layers). Returns
+    a model for :func:`inference_data` / ``inference_pose`` / ``inference_dense``; see
+    :func:`sapiens2.deployment.backends.accelerate`."""
+    from sapiens2.deployment.backends import accelerate
+    return accelerate(model, backend, dtype, quantize, **kwargs)
