@@ -47,7 +47,6 @@ KNOWN_HEAVY = {
     'tools/demo/dense_demo.py',
     'tools/demo/human_pass.py',
     'tools/demo/pose_demo.py',
-    'tools/deployment/export.py',
     'tools/test.py',
     'tools/train.py',
 }
