@@ -55,3 +55,25 @@ def sapiens2_default_scope():
     """Every test starts in the scope the configs use; a test that switches scope does not leak into the next."""
     from mmengine.registry import init_default_scope
     init_default_scope('sapiens2')
+
+
+# Session fixtures of tests/deployment (its helpers module sits beside those tests; a second conftest.py there would
+# shadow this one's names under pytest's default import mode).
+@pytest.fixture(scope='session')
+def tiny_models():
+    """One tiny model per task of tests/deployment: {task: model}."""
+    from deploy_helpers import TASKS, quiet, tiny_model
+    quiet()
+    return {task: tiny_model(task) for task in TASKS}
+
+
+@pytest.fixture(scope='session')
+def onnx_exports(tiny_models, tmp_path_factory):
+    """fp32 ONNX exports (dynamic batch) of every tiny task model, made once per session: {task: path}."""
+    from sapiens2.deployment.export import export_model
+    folder = tmp_path_factory.mktemp('onnx')
+    paths = {}
+    for task, model in tiny_models.items():
+        paths[task] = str(folder / f'{task}.onnx')
+        export_model(model, 'onnx', paths[task], dynamic_batch=True)
+    return paths
