@@ -2,24 +2,10 @@
 
     python tools/convert/to_hf.py CONFIG CKPT OUT_DIR [--dtype fp32|bf16|fp16] [--src-prefix P]
 
-CONFIG is a task config (pose, seg, normal, pointmap) or a backbone config
-(``configs/_base_/models/sapiens2_<size>.py``, exported as ``Sapiens2Model``); CKPT any checkpoint the project reads
-(``.pth``, ``.safetensors``, a Hub id). OUT_DIR gets what the official repos hold:
-
-* ``model.safetensors``: the released layout (``backbone.*`` + ``decode_head.*``, or the bare backbone), which
-  transformers converts on load (its ``conversion_mapping``);
-* ``config.json``: the transformers ``Sapiens2Config`` of the model (sizes, grouped-query heads per layer, RoPE base,
-  register tokens, ``head_config``, labels / keypoint names and flip pairs);
-* ``preprocessor_config.json``: ``Sapiens2ImageProcessor`` settings (input size, mean / std, letterbox for
-  normal / pointmap);
-* ``sapiens2_config.json``: this project's config as data, so ``init_pose_model(None, 'hf://owner/name')`` and
-  ``init_dense_model(None, ...)`` rebuild exactly this model.
-
-Upload the folder with ``hf upload owner/name OUT_DIR``. transformers computes RoPE in fp32; the released models
-compute it in bf16 (``pos_embed_rope_dtype``), so outputs agree to bf16 RoPE precision, and exactly up to float
-rounding for models with ``pos_embed_rope_dtype='fp32'``. transformers has no albedo model and no 4K tokenizer:
-those are refused, as is any setting its classes cannot express (RoPE period range, other coordinate
-normalisation, deconvolution kernels other than 4, ...).
+CONFIG is a task config (pose, seg, normal, pointmap) or a backbone config; CKPT any checkpoint the project reads
+(``.pth``, ``.safetensors``, a Hub id). What OUT_DIR receives and what is refused: :mod:`sapiens2.utils.hf_export`
+and the README section "Checkpoints from the Hugging Face Hub and export to transformers". Upload the folder with
+``hf upload owner/name OUT_DIR``.
 """
 import argparse
 

@@ -23,11 +23,9 @@ from sapiens2.apis.dense_inference import dense_task, inference_dense, init_dens
 from sapiens2.apis.demo_options import add_track_args, finish_options
 from sapiens2.apis.detection import add_detector_args, detector_from_args
 from sapiens2.apis.human_pass import PassSpec, finish, process_frames
-from sapiens2.utils.media import FrameSource, is_video
+from sapiens2.utils.media import FrameSource, is_video, list_images
 from sapiens2.visualization.dense_visualization import (albedo_side_by_side, depth_to_colormap, normal_to_bgr,
                                                         save_point_cloud_ply, seg_overlay)
-
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 
 
 def parse_args():
@@ -45,17 +43,6 @@ def parse_args():
     add_detector_args(parser, default='none')
     add_track_args(parser)
     return parser.parse_args()
-
-
-def list_images(path):
-    if osp.isfile(path):
-        return [path]
-    if not osp.isdir(path):
-        raise FileNotFoundError(f'--input {path} is neither an image nor a folder')
-    files = sorted(osp.join(path, f) for f in os.listdir(path) if osp.splitext(f)[1].lower() in IMG_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f'no images ({", ".join(IMG_EXTENSIONS)}) in {path}')
-    return files
 
 
 def read_mask(mask_dir, stem, shape):
