@@ -18,7 +18,8 @@ from .export import DeployNet, deploy_net, export_model, model_task, sample_imag
 BENCH_BACKENDS = ('eager', 'compile', 'onnxruntime', 'int8-ort', 'int8-torch')
 
 
-def _median_time(fn, iters: int, warmup: int = 1) -> float:
+def median_time(fn, iters: int, warmup: int = 1) -> float:
+    """Median seconds of ``fn()`` over ``iters`` runs after ``warmup`` runs."""
     for _ in range(warmup):
         fn()
     times = []
@@ -59,7 +60,7 @@ def bench_backends(model: torch.nn.Module, shape, backends: Sequence[str], dtype
     def add(backend, dtype, fn, note=''):
         try:
             with torch.inference_mode():
-                t = _median_time(fn, iters)
+                t = median_time(fn, iters)
                 out = _first(fn())
             out = torch.as_tensor(np.asarray(out) if not isinstance(out, torch.Tensor) else out).float()
             row = dict(backend=backend, dtype=dtype, img_per_s=batch / t, sec_per_iter=t,

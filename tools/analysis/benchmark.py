@@ -6,7 +6,7 @@
 
 CONFIG is a task config (``model``: backbone and full-model numbers) or a backbone-only base
 (``configs/_base_/models/sapiens2_0.4b.py``). Weights are random (no checkpoint needed); ``--dtype bf16`` runs the
-model with bf16 weights. Linear/conv FLOPs come from torch's FLOP counter on fake tensors (model_profile.py) and
+model with bf16 weights. Linear/conv FLOPs come from sapiens2.utils.complexity (forward hooks on fake tensors) and
 attention FLOPs are added analytically; "achieved" = counted FLOPs x images/s, compared with the rate of a large
 square matmul of the same dtype measured in the same run.
 """
@@ -22,10 +22,9 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from sapiens2.utils.complexity import build_model, get_backbone, input_shape, load_config, profile_model, run_forward  # noqa
-
-from sapiens2.models.pretrain import Sapiens2Pretrainer  # noqa: E402
+from sapiens2.deployment.bench import median_time as timeit
+from sapiens2.models.pretrain import Sapiens2Pretrainer
+from sapiens2.utils.complexity import build_model, get_backbone, input_shape, load_config, profile_model, run_forward
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
 # glibc hands every large freed block back to the OS, so each new activation tensor page-faults its memory in
@@ -33,18 +32,6 @@ DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
 # heap instead (the same effect as running with jemalloc / tcmalloc).
 MALLOC_ENV = dict(MALLOC_MMAP_THRESHOLD_='33554432', MALLOC_TRIM_THRESHOLD_='100000000000',
                   MALLOC_TOP_PAD_='1073741824')
-
-
-def timeit(fn, iters: int, warmup: int = 1) -> float:
-    """Median seconds of ``fn()`` over ``iters`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def matmul_rate(dtype, n: int = 2048, iters: int = 5) -> float:
