@@ -82,24 +82,13 @@ class ExportAttention(GroupedQueryAttention):
     """:class:`GroupedQueryAttention` whose RoPE can be emulated in fp32 (``rope_emulate_dtype``, for ONNX)."""
     rope_emulate_dtype: Optional[torch.dtype] = None
 
-    def forward(self, x: torch.Tensor, rope=None) -> torch.Tensor:
+    def project_qkv(self, x: torch.Tensor, rope=None):
+        """The parent's q, k, v (projections, QK-norm, repeated key/value heads) with the emulated RoPE."""
         if rope is None or self.rope_emulate_dtype is None:
-            return super().forward(x, rope)
-        import torch.nn.functional as F
-        B, N, C = x.shape
-        q = self.wq(x).view(B, N, self.num_heads, self.head_dims).transpose(1, 2)
-        k = self.wk(x).view(B, N, self.num_kv_heads, self.head_dims).transpose(1, 2)
-        v = self.wv(x).view(B, N, self.num_kv_heads, self.head_dims).transpose(1, 2)
-        if self.q_norm is not None:
-            q, k = self.q_norm(q), self.k_norm(k)
-        if self.num_kv_heads != self.num_heads:
-            repeats = self.num_heads // self.num_kv_heads
-            k = k.repeat_interleave(repeats, dim=1)
-            v = v.repeat_interleave(repeats, dim=1)
+            return super().project_qkv(x, rope)
+        q, k, v = super().project_qkv(x, None)
         q, k = apply_rope_emulated(q, k, rope, self.rope_emulate_dtype)
-        x = F.scaled_dot_product_attention(q, k, v, scale=self.head_dims**-0.5)
-        x = x.transpose(1, 2).reshape(B, N, C)
-        return self.gamma(self.proj_drop(self.proj(x)))
+        return q, k, v
 
 
 class ExportTokenizer(WindowedTokenizer):
