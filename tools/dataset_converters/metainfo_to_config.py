@@ -1,11 +1,18 @@
 #!/usr/bin/env python
-"""Generate ``configs/_base_/datasets/{keypoints308,seg29}.py`` from the metainfo JSONs (the one source of truth, package data in ``sapiens2/metainfo/``).
+"""Generate ``configs/_base_/datasets/{keypoints308,seg29,lip,atr,pascal_person_part}.py`` from the metainfo JSONs
+(the one source of truth, package data in ``sapiens2/metainfo/``).
 
 Usage: python tools/dataset_converters/metainfo_to_config.py [--metainfo-dir sapiens2/metainfo]
                                                             [--out-dir configs/_base_/datasets] [--check]
+                                                            [--extra MY_PARSING.json ...]
 ``--check`` exits 1 when a generated file differs from what is on disk (used by the tests).
+Human-parsing metainfo (``classes``, ``palette``, ``flip_swap_pairs``, ``ignore_index``, ``dataset_name``; e.g.
+``lip.json``) gives ``<name>_metainfo``, ``<name>_num_classes``, ``<name>_flip_swap_pairs``, ``<name>_ignore_index``
+and, for each ``<name>_to_<target>.json`` beside it, ``<name>_to_<target>`` (a ``SegDataset(label_map=...)``).
+``--extra`` generates the same from your own class list (written as ``<out-dir>/<dataset_name>.py``).
 """
 import argparse
+import glob
 import json
 import os.path as osp
 import pprint
@@ -65,7 +72,50 @@ def seg29_config(meta: dict, src: str) -> str:
     return text
 
 
+def check_parsing_metainfo(meta: dict, src: str) -> None:
+    """Raise naming ``src`` unless classes / palette / num_classes agree and the flip pairs are distinct ids."""
+    for key in ('dataset_name', 'classes', 'palette', 'flip_swap_pairs', 'ignore_index'):
+        if key not in meta:
+            raise ValueError(f'{src}: human-parsing metainfo needs the key {key!r}')
+    n = len(meta['classes'])
+    if meta.get('num_classes', n) != n or len(meta['palette']) != n:
+        raise ValueError(f'{src}: num_classes {meta.get("num_classes")}, {n} classes and {len(meta["palette"])} '
+                         f'palette colours disagree')
+    ids = [i for pair in meta['flip_swap_pairs'] for i in pair]
+    if any(len(p) != 2 for p in meta['flip_swap_pairs']) or len(set(ids)) != len(ids) or \
+            any(not 0 <= i < n for i in ids):
+        raise ValueError(f'{src}: flip_swap_pairs {meta["flip_swap_pairs"]} must be pairs of distinct class ids '
+                         f'in 0-{n - 1}, each id in at most one pair')
+
+
+def parsing_config(meta: dict, src: str, label_maps: dict) -> str:
+    """Human-parsing class list + flip swaps (+ label maps {target: {source id: target id}}) as config values."""
+    check_parsing_metainfo(meta, src)
+    name = meta['dataset_name']
+    text = HEADER.format(src=src, what=f'{len(meta["classes"])} human-parsing classes of {name}: names, palette, '
+                         'flip swaps, ignore index.')
+    text += _fmt(f'{name}_metainfo', dict(classes=tuple(meta['classes']), palette=[list(p) for p in meta['palette']]))
+    text += _fmt(f'{name}_num_classes', len(meta['classes']))
+    text += '# horizontal flip swaps left/right classes\n'
+    text += _fmt(f'{name}_flip_swap_pairs', [list(p) for p in meta['flip_swap_pairs']])
+    text += _fmt(f'{name}_ignore_index', meta['ignore_index'])
+    for target, label_map in sorted(label_maps.items()):
+        text += f'# {name} id -> {target} id (255: no {target} class, ignored), for SegDataset(label_map=...)\n'
+        text += _fmt(f'{name}_to_{target}', {int(k): v for k, v in label_map.items()})
+    return text
+
+
 GENERATORS = {'keypoints308': keypoints308_config, 'seg29': seg29_config}
+PARSING_DATASETS = ('lip', 'atr', 'pascal_person_part')
+
+
+def parsing_label_maps(metainfo_dir: str, name: str) -> dict:
+    """{target: label map} from the ``<name>_to_<target>.json`` files in ``metainfo_dir``."""
+    out = {}
+    for path in sorted(glob.glob(osp.join(metainfo_dir, f'{name}_to_*.json'))):
+        with open(path) as f:
+            out[osp.basename(path)[len(name) + 4:-5]] = json.load(f)
+    return out
 
 
 def main(argv=None):
@@ -73,12 +123,26 @@ def main(argv=None):
     parser.add_argument('--metainfo-dir', default=osp.join(REPO, 'sapiens2', 'metainfo'))
     parser.add_argument('--out-dir', default=osp.join(REPO, 'configs', '_base_', 'datasets'))
     parser.add_argument('--check', action='store_true', help='only compare with the files on disk')
+    parser.add_argument('--extra', nargs='+', default=[], metavar='JSON',
+                        help='your own human-parsing metainfo files (format of sapiens2/metainfo/lip.json)')
     args = parser.parse_args(argv)
-    stale = []
+    jobs = []  # (name, text)
     for name, gen in GENERATORS.items():
         src = osp.join(args.metainfo_dir, f'{name}.json')
         with open(src) as f:
-            text = gen(json.load(f), f'sapiens2/metainfo/{name}.json')
+            jobs.append((name, gen(json.load(f), f'sapiens2/metainfo/{name}.json')))
+    for name in PARSING_DATASETS:
+        with open(osp.join(args.metainfo_dir, f'{name}.json')) as f:
+            jobs.append((name, parsing_config(json.load(f), f'sapiens2/metainfo/{name}.json',
+                                              parsing_label_maps(args.metainfo_dir, name))))
+    for src in args.extra:
+        with open(src) as f:
+            meta = json.load(f)
+        check_parsing_metainfo(meta, src)
+        label_maps = parsing_label_maps(osp.dirname(osp.abspath(src)), meta['dataset_name'])
+        jobs.append((meta['dataset_name'], parsing_config(meta, src, label_maps)))
+    stale = []
+    for name, text in jobs:
         out = osp.join(args.out_dir, f'{name}.py')
         if args.check:
             if not osp.exists(out) or open(out).read() != text:
