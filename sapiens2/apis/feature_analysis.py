@@ -1,8 +1,6 @@
 """Probing a (pretrained) Sapiens2 backbone: [CLS] / patch features, [CLS] attention per head, k-NN retrieval and
 PCA pictures of foreground patch features (paper figures 2, 3 and 12)."""
 import json
-import os
-import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -11,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
+from sapiens2 import image_files
 from sapiens2.models.backbones import Sapiens2
 from sapiens2.utils.checkpoint import load_pretrained
 
@@ -141,8 +140,6 @@ def overlay_heatmap(img_bgr: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -
     return cv2.addWeighted(img_bgr, 1 - alpha, cv2.applyColorMap(heat, cv2.COLORMAP_JET), alpha, 0)
 
 
-def list_images(folder: str, extensions: Sequence[str] = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')) -> List[str]:
-    """Images under ``folder`` (recursive, sorted); a file path is returned as a one-item list."""
-    if osp.isfile(folder):
-        return [folder]
-    return sorted(osp.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(tuple(extensions)))
+def list_images(folder: str) -> List[str]:
+    """Images under ``folder`` (recursive, sorted); an image path is returned as a one-item list."""
+    return image_files.list_images(folder, recursive=True, arg='images')

@@ -146,8 +146,20 @@ class BatchedUDPHeatmap(UDPHeatmap):
     :meth:`batch_decode` (Gaussian heatmaps only): argmax + DARK-UDP refinement on the heatmaps' device, the same
     keypoints as ``decode`` within float32 rounding.
 
-    Args: as :class:`mmpose.codecs.UDPHeatmap`; ``decode_chunk_size`` bounds the instances decoded at once
-    (memory: about 3 × chunk × K × H × W floats).
+    Encoded (``encode(keypoints [1, K, 2], keypoints_visible [1, K])``, mmpose's, unchanged; one instance):
+
+        - heatmaps: float32 [K, H, W] Gaussian heatmaps, (W, H) = ``heatmap_size``
+        - keypoint_weights: float32 [1, K]
+
+    Decoded:
+
+        - ``decode(heatmaps [K, H, W])`` (mmpose's): keypoints [1, K, 2] in input-image pixels, scores [1, K]
+        - :meth:`batch_decode` (``heatmaps [B, K, H, W]``, numpy or tensor): keypoints [B, 1, K, 2], scores [B, 1, K]
+        - :meth:`decode_tensor` (``heatmaps [B, K, H, W]`` tensor): keypoints [B, K, 2], scores [B, K] (tensors on
+          the heatmaps' device)
+
+    Args: as :class:`mmpose.codecs.UDPHeatmap` (``heatmap_type='gaussian'`` only); ``decode_chunk_size`` bounds the
+    instances decoded at once (memory: about 3 × chunk × K × H × W floats).
     """
 
     def __init__(self, *args, decode_chunk_size: int = 16, **kwargs):

@@ -17,7 +17,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
+from sapiens2.image_files import IMG_EXTENSIONS
 
 
 class UnreadableImageError(OSError):

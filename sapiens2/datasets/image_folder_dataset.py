@@ -1,14 +1,12 @@
 """Unlabelled image-folder dataset for self-supervised pretraining; survives corrupt or unreadable files."""
-import os
 import os.path as osp
 from typing import List, Optional
 
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from sapiens2.image_files import IMG_EXTENSIONS, list_images
 from sapiens2.registry import DATASETS
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 @DATASETS.register_module()
@@ -39,8 +37,10 @@ class ImageFolderDataset(BaseDataset):
         else:
             if not osp.isdir(self.data_root):
                 raise FileNotFoundError(f'ImageFolderDataset: image folder {self.data_root!r} not found')
-            paths = sorted(osp.join(d, f) for d, _, files in os.walk(self.data_root, followlinks=True)
-                           for f in files if f.lower().endswith(self.extensions))
+            try:
+                paths = list_images(self.data_root, recursive=True, extensions=self.extensions)
+            except FileNotFoundError:  # a folder without images: the ValueError below names the extensions
+                paths = []
         if not paths:
             where = self.ann_file or self.data_root
             raise ValueError(f'ImageFolderDataset: no images with extensions {self.extensions} in {where}')

@@ -23,6 +23,8 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from sapiens2.image_geometry import letterbox_params
+
 SPEC_KEY = 'sapiens2'
 CV2_INTERP = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR, bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA,
                   lanczos=cv2.INTER_LANCZOS4)
@@ -96,22 +98,6 @@ def auto_interpolation(warp_mat: np.ndarray) -> int:
     """Area when the warp shrinks (smaller row norm of the linear part < 1), bicubic otherwise."""
     scale = min(np.linalg.norm(warp_mat[0, :2]), np.linalg.norm(warp_mat[1, :2]))
     return cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
-
-
-def letterbox_params(in_hw, out_hw, size_rounding: str = 'round'):
-    """(resized (h, w), pad (top, bottom, left, right)) of the centred aspect-preserving fit."""
-    h, w = in_hw
-    H, W = out_hw
-    s = min(H / h, W / w)
-    if size_rounding == 'round':
-        nh, nw = round(h * s), round(w * s)
-    elif size_rounding == 'floor':
-        nh, nw = int(h * s), int(w * s)
-    else:
-        raise ValueError(f"size_rounding must be 'round' or 'floor', got {size_rounding!r}")
-    nh, nw = min(H, max(1, nh)), min(W, max(1, nw))
-    top, left = (H - nh) // 2, (W - nw) // 2
-    return (nh, nw), (top, H - nh - top, left, W - nw - left)
 
 
 def _step_get_bbox_center_scale(results: dict, padding: float = 1.0, **_):

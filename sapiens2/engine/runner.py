@@ -1,7 +1,6 @@
 """``Sapiens2Runner`` / ``Sapiens2FlexibleRunner``: MMEngine's runners with a strict ``load_from`` report
 (and, for ``Runner``, CPU (gloo) distributed runs; the flexible runner's strategies handle that themselves)."""
 import os.path as osp
-import re
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -11,8 +10,9 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch.nn.parallel import DistributedDataParallel
 
 from sapiens2.registry import RUNNERS
-from sapiens2.utils.checkpoint import (CheckpointMismatchError, format_mismatch, load_state_dict_checked,
-                                       read_state_dict, state_dict_mismatch)
+from sapiens2.utils.checkpoint import (DDP_REVISE_KEYS, CheckpointMismatchError, format_mismatch,
+                                       load_state_dict_checked, read_state_dict, revise_state_dict_keys,
+                                       state_dict_mismatch)
 from .strategies.dist_utils import setup_process_group
 
 
@@ -49,7 +49,7 @@ class Sapiens2Runner(Runner):
         return super().wrap_model(model_wrapper_cfg, model)
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = None,
-                        revise_keys: list = [(r'^module\.', '')]):
+                        revise_keys=DDP_REVISE_KEYS):
         """Load the weights of ``filename`` (``.pth`` or ``.safetensors``) into the model.
 
         Args:
@@ -60,9 +60,7 @@ class Sapiens2Runner(Runner):
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        for pattern, repl in revise_keys:
-            state_dict = type(state_dict)((re.sub(pattern, repl, k), v) for k, v in state_dict.items())
+        state_dict = revise_state_dict_keys(checkpoint.get('state_dict', checkpoint), revise_keys)
         load_state_dict_checked(model, state_dict, strict=strict, source=filename, logger=self.logger)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename} (strict={strict})')
@@ -76,15 +74,13 @@ class Sapiens2FlexibleRunner(FlexibleRunner):
     are compared with the model's and every mismatch is reported (``load_from_strict=False`` relaxes it)."""
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = None,
-                        revise_keys: list = [(r'^module\.', '')]):
+                        revise_keys=DDP_REVISE_KEYS):
         if strict is None:
             strict = self.cfg.get('load_from_strict', True)
         if strict and osp.isfile(filename):  # sharded (directory) checkpoints are checked by torch.distributed
             model = self.strategy.model
             model = model.module if is_model_wrapper(model) else model
-            state_dict = read_state_dict(filename)
-            for pattern, repl in revise_keys:
-                state_dict = type(state_dict)((re.sub(pattern, repl, k), v) for k, v in state_dict.items())
+            state_dict = revise_state_dict_keys(read_state_dict(filename), revise_keys)
             report = state_dict_mismatch(model, state_dict)
             if any(report.values()):
                 raise CheckpointMismatchError(format_mismatch(report, filename))

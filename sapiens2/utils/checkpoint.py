@@ -79,6 +79,20 @@ def read_state_dict(path: str, map_location='cpu') -> 'OrderedDict[str, torch.Te
     return OrderedDict(ckpt)
 
 
+MODULE_PREFIX = r'^module\.'  # what DDP (and MMEngine's model wrappers) put before every key
+DDP_REVISE_KEYS = ((MODULE_PREFIX, ''), )  # the runners' and strategies' default ``revise_keys`` (MMEngine's)
+# every wrapper name a key can carry: DDP, torch.compile (leading), activation checkpointing, FSDP1 (anywhere)
+WRAPPER_PREFIXES = r'^(module\.|_orig_mod\.)|(_checkpoint_wrapped_module\.|_fsdp_wrapped_module\.)'
+
+
+def revise_state_dict_keys(state_dict, revise_keys=DDP_REVISE_KEYS):
+    """``state_dict`` (same mapping type) with each ``(pattern, replacement)`` of ``revise_keys`` applied in turn to
+    every key by ``re.sub`` (MMEngine's ``revise_keys``; the default drops a leading ``module.``)."""
+    for pattern, repl in revise_keys:
+        state_dict = type(state_dict)((re.sub(pattern, repl, k), v) for k, v in state_dict.items())
+    return state_dict
+
+
 def select_prefix(state_dict, prefix: str):
     """Keys under ``prefix`` with it removed (``prefix=''`` returns everything)."""
     if not prefix:
@@ -156,7 +170,7 @@ CHECKPOINT_DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.flo
 def remap_state_dict(state_dict, src_prefix: str = '', dst_prefix: str = '', dtype: str = None):
     """Keys under ``src_prefix`` (stripped; a leading DDP ``module.`` is dropped first), renamed to
     ``dst_prefix + key``; floating tensors cast to ``dtype`` (``fp32`` / ``bf16`` / ``fp16``; None keeps them)."""
-    state_dict = OrderedDict((re.sub(r'^module\.', '', k), v) for k, v in state_dict.items())
+    state_dict = revise_state_dict_keys(OrderedDict(state_dict))
     selected = select_prefix(state_dict, src_prefix)
     if not selected:
         heads = sorted({k.split('.')[0] for k in state_dict})

@@ -1,15 +1,14 @@
 """Checkpoint conversions behind tools/convert: a sharded FSDP (DCP) checkpoint consolidated into one state dict,
 and the teacher / student backbone of a pretraining checkpoint exported in the released layout."""
 import os.path as osp
-import re
 from collections import OrderedDict
 
 import torch
 
-from sapiens2.utils.checkpoint import read_state_dict, save_safetensors, select_prefix
+from sapiens2.utils.checkpoint import (WRAPPER_PREFIXES, read_state_dict, revise_state_dict_keys, save_safetensors,
+                                      select_prefix)
 
 MODEL_KEY = 'state_dict.'  # FullyShardStrategy saves {'state_dict': model, 'optimizer': ...}
-WRAPPER_PREFIXES = r'^(module\.|_orig_mod\.)|(_checkpoint_wrapped_module\.|_fsdp_wrapped_module\.)'
 SOURCE_PREFIXES = dict(teacher='teacher.module.backbone.', student='backbone.')
 
 
@@ -30,15 +29,9 @@ def consolidate_fsdp_checkpoint(ckpt_dir: str, prefix: str = '', dtype: torch.dt
         raise KeyError(f'{ckpt_dir} holds no model tensors under {MODEL_KEY!r}; keys start with '
                        f'{sorted({k.split(".")[0] for k in metadata.state_dict_metadata})}')
     dcp.load({'state_dict': target}, checkpoint_id=ckpt_dir)  # single process: no process group needed
-    out = OrderedDict()
-    for name in sorted(target):
-        clean = re.sub(WRAPPER_PREFIXES, '', name)
-        if prefix:
-            if not clean.startswith(prefix):
-                continue
-            clean = clean[len(prefix):]
-        tensor = target[name]
-        out[clean] = tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
+    clean = revise_state_dict_keys(OrderedDict((k, target[k]) for k in sorted(target)), [(WRAPPER_PREFIXES, '')])
+    out = OrderedDict((k, v.to(dtype) if dtype is not None and v.is_floating_point() else v)
+                      for k, v in select_prefix(clean, prefix).items())
     if not out:
         raise KeyError(f'no model key of {ckpt_dir} starts with prefix {prefix!r}')
     return out

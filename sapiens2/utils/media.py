@@ -1,33 +1,18 @@
 """Inputs and outputs of the demos: an image, a folder of images (or of video frames) or a video in; pictures and an
 mp4 (``cv2.VideoWriter``, codec ``mp4v``) out. Frames are BGR uint8 [H, W, 3]."""
-import os
 import os.path as osp
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import cv2
 import numpy as np
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
+from sapiens2.image_files import IMG_EXTENSIONS, is_image_file, list_images
+
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 
 
 def is_video(path: str) -> bool:
     return osp.isfile(path) and osp.splitext(path)[1].lower() in VIDEO_EXTENSIONS
-
-
-def list_images(path: str, arg: str = '--input') -> List[str]:
-    """An image file -> [it]; a folder -> its images sorted by name."""
-    if osp.isfile(path):
-        if osp.splitext(path)[1].lower() not in IMG_EXTENSIONS:
-            raise ValueError(f'{arg} {path}: not an image ({", ".join(IMG_EXTENSIONS)}) nor a video '
-                             f'({", ".join(VIDEO_EXTENSIONS)})')
-        return [path]
-    if not osp.isdir(path):
-        raise FileNotFoundError(f'{arg} {path} is neither an image, a video nor a folder')
-    files = sorted(osp.join(path, f) for f in os.listdir(path) if osp.splitext(f)[1].lower() in IMG_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f'{arg} {path}: no images ({", ".join(IMG_EXTENSIONS)}) in this folder')
-    return files
 
 
 def read_image(path: str) -> np.ndarray:
@@ -129,6 +114,9 @@ class FrameSource:
             self.names = [f'{stem}_{i:06d}' for i in range(n)]
             self.files = None
         else:
+            if osp.isfile(path) and not is_image_file(path):
+                raise ValueError(f'--input {path}: not an image ({", ".join(IMG_EXTENSIONS)}) nor a video '
+                                 f'({", ".join(VIDEO_EXTENSIONS)})')
             self.files = list_images(path)
             self.kind = 'frames' if (sequence and osp.isdir(path)) else 'images'
             self.fps = fps

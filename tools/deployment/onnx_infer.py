@@ -21,21 +21,25 @@ import sys
 import cv2
 import numpy as np
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 _ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load(module: str, rel_path: str):
-    """Import a numpy-only module of the package by file (the package's ``__init__`` files are not run)."""
-    spec = importlib.util.spec_from_file_location(module, osp.join(_ROOT, rel_path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _import_checkout_package():
+    """Register this checkout's ``sapiens2`` package (its ``__init__`` imports nothing heavy) so that the torch-free
+    modules below import as usual on a machine with onnxruntime, numpy and OpenCV only, where the package (which
+    requires torch) is not installed."""
+    if 'sapiens2' not in sys.modules:
+        spec = importlib.util.spec_from_file_location('sapiens2', osp.join(_ROOT, 'sapiens2', '__init__.py'))
+        package = importlib.util.module_from_spec(spec)
+        sys.modules['sapiens2'] = package
+        spec.loader.exec_module(package)
 
 
-ort_rt = _load('sapiens2_onnx_runtime', 'sapiens2/deployment/onnx_runtime.py')
-pose_vis = _load('sapiens2_pose_visualization', 'sapiens2/visualization/pose_visualization.py')
-dense_vis = _load('sapiens2_dense_visualization', 'sapiens2/visualization/dense_visualization.py')
+_import_checkout_package()
+from sapiens2.deployment import onnx_runtime as ort_rt  # noqa: E402  (numpy, OpenCV, onnxruntime)
+from sapiens2.image_files import list_images  # noqa: E402
+from sapiens2.visualization import dense_visualization as dense_vis  # noqa: E402  (numpy, OpenCV)
+from sapiens2.visualization import pose_visualization as pose_vis  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -52,17 +56,6 @@ def parse_args(argv=None):
     parser.add_argument('--save-pred', action='store_true', help='dense: also write .npy (.ply)')
     parser.add_argument('--fg-mask', default=None, help='dense: folder of person masks <stem>.png')
     return parser.parse_args(argv)
-
-
-def list_images(path):
-    if osp.isfile(path):
-        return [path]
-    if not osp.isdir(path):
-        raise FileNotFoundError(f'--input {path} is neither an image nor a folder')
-    files = sorted(osp.join(path, f) for f in os.listdir(path) if osp.splitext(f)[1].lower() in IMG_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f'no images ({", ".join(IMG_EXTENSIONS)}) in {path}')
-    return files
 
 
 def load_bboxes(path):

@@ -21,9 +21,7 @@ model = dict(
             dict(type='MeanColorLoss', loss_weight=1.0, loss_name='loss_mean_color'),
         ]),
 )
-# Released recipe (alternative): L1 x2, gradient MSE x2, chromaticity L1 x1:
-# [dict(type='PixelRegressionLoss', mode='l1', loss_weight=2.0), dict(type='GradientLoss', mode='mse', loss_weight=2.0),
-#  dict(type='ChromaticityL1Loss', loss_weight=1.0)]
+# Released recipe (L1 x2, gradient MSE x2, chromaticity L1 x1): ../sapiens2_1b_albedo_released_losses.py
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

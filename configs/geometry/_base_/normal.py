@@ -21,10 +21,7 @@ model = dict(
             dict(type='GradientLoss', mode='l2', loss_weight=1.0, loss_name='loss_grad'),
         ]),
 )
-# Released recipe (alternative): cosine x10, L1 x1, gradient MSE x10:
-# [dict(type='CosineSimilarityLoss', loss_weight=10.0),
-#  dict(type='PixelRegressionLoss', mode='l1', loss_name='loss_l1'),
-#  dict(type='GradientLoss', mode='mse', loss_weight=10.0)]
+# Released recipe (cosine x10, L1 x1, gradient MSE x10): ../sapiens2_1b_normal_released_losses.py
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

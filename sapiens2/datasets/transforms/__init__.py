@@ -1,6 +1,6 @@
 from sapiens2.registry import TRANSFORMS
 from .dense_formatting import PackDenseInputs, PackSegInputs, canonical_pointmap
-from .dense_geometric import (AutoInterpResize, DenseRandomAffine, DenseRandomFlip, LetterboxResize, letterbox_inverse,
+from .dense_geometric import (AutoInterpResize, DenseRandomAffine, DenseRandomFlip, LetterboxResize,
                               letterbox_params)
 from .dense_loading import LoadDenseAnnotations
 from .pose_affine import AutoInterpTopdownAffine, auto_interpolation
@@ -8,7 +8,7 @@ from .pose_loading import LoadPoseImage
 
 __all__ = [
     'PackDenseInputs', 'PackSegInputs', 'canonical_pointmap', 'AutoInterpResize', 'DenseRandomAffine',
-    'DenseRandomFlip', 'LetterboxResize', 'letterbox_inverse', 'letterbox_params', 'LoadDenseAnnotations',
+    'DenseRandomFlip', 'LetterboxResize', 'letterbox_params', 'LoadDenseAnnotations',
     'AutoInterpTopdownAffine', 'auto_interpolation', 'LoadPoseImage'
 ]  # + ColorJitterNp2, adjust_hue (lazy, below; not in __all__ so that `import *` does not load them)
 

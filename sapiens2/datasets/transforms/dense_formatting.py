@@ -38,7 +38,17 @@ def _meta(results: dict, meta_keys) -> dict:
 
 @TRANSFORMS.register_module()
 class PackSegInputs(BaseTransform):
-    """-> dict(inputs [3, H, W] uint8, data_samples ``SegDataSample`` with ``gt_sem_seg`` [1, H, W] long)."""
+    """-> dict(inputs [3, H, W] uint8, data_samples ``SegDataSample`` with ``gt_sem_seg`` [1, H, W] long).
+
+    Required Keys:
+
+        - img
+        - gt_seg_map (optional)
+        - the ``meta_keys`` (optional each; default :data:`DEFAULT_META_KEYS`), copied to the sample's metainfo
+
+    Args:
+        meta_keys (tuple): results keys copied to the metainfo when present.
+    """
 
     def __init__(self, meta_keys=DEFAULT_META_KEYS):
         self.meta_keys = tuple(meta_keys)
@@ -55,7 +65,20 @@ class PackSegInputs(BaseTransform):
 class PackDenseInputs(BaseTransform):
     """-> dict(inputs [3, H, W] uint8, data_samples ``BaseDataElement`` with ``gt_<task>`` [3, H, W] float32 and
     ``gt_mask`` [1, H, W] float32). For 'pointmap' the canonical pointmap and ``gt_scale`` (metainfo) are computed
-    here from the (transformed) depth and ``cam_K``."""
+    here from the (transformed) depth and ``cam_K`` (:func:`canonical_pointmap`).
+
+    Required Keys:
+
+        - img
+        - gt_normal / gt_albedo (optional; ``task`` 'normal' / 'albedo')
+        - gt_depth and cam_K (optional; ``task='pointmap'``)
+        - gt_mask (optional; all ones when absent and a target is packed)
+        - the ``meta_keys`` (optional each; default :data:`DEFAULT_META_KEYS`), copied to the sample's metainfo
+
+    Args:
+        task (str): 'normal', 'pointmap' or 'albedo'.
+        meta_keys (tuple): results keys copied to the metainfo when present.
+    """
 
     def __init__(self, task: str, meta_keys=DEFAULT_META_KEYS):
         if task not in ('normal', 'pointmap', 'albedo'):

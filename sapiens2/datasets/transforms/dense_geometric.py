@@ -7,8 +7,8 @@
 * scale / shift / in-plane rotation update K (f' = s·f, c' = M·c) and rotate the normals' (x, y) by the same angle;
   rotation is about the principal point when K is known (exact for fx = fy), else about the image centre;
 * the letterbox resize records ``pad_param`` (top, bottom, left, right) and ``letterbox_scale`` so that predictions
-  are mapped back exactly (``letterbox_inverse``); ``size_rounding='floor'`` truncates the resized size as the
-  released demos' test resize does (training resizes round, as the released training resize);
+  are mapped back exactly (the estimators' ``invert_test_resize``); ``size_rounding='floor'`` truncates the resized
+  size as the released demos' test resize does (training resizes round, as the released training resize);
 * ``AutoInterpResize`` is mmcv's ``Resize`` with the released segmentation resize's image interpolation (area when
   the width shrinks, bicubic otherwise).
 """
@@ -21,6 +21,7 @@ import mmcv
 from mmcv.transforms import BaseTransform, RandomFlip, Resize
 from mmcv.transforms.utils import cache_randomness
 
+from sapiens2.image_geometry import letterbox_params
 from sapiens2.registry import TRANSFORMS
 from .dense_loading import DENSE_FIELD_KINDS
 
@@ -69,6 +70,19 @@ class DenseRandomAffine(BaseTransform):
     """Random scale, shift and in-plane rotation (output size = input size), jointly for image and targets.
     Samples with intrinsics where fx ≠ fy are not rotated (the rotation would not be a camera roll).
 
+    Required Keys:
+
+        - img
+        - dense_fields (optional) and every key it lists
+        - cam_K (optional)
+
+    Modified Keys (when applied, with probability ``prob``):
+
+        - img
+        - every key in dense_fields
+        - cam_K
+        - img_shape
+
     Args:
         scale_range (tuple): uniform scale factor range.
         max_shift (float): max shift as a fraction of the image size.
@@ -112,7 +126,28 @@ class DenseRandomAffine(BaseTransform):
 @TRANSFORMS.register_module()
 class DenseRandomFlip(RandomFlip):
     """mmcv ``RandomFlip`` (image, ``gt_seg_map`` with ``swap_seg_labels``) extended to the dense fields:
-    horizontal only; normals get x negated, ``cam_K`` gets cx' = W − 1 − cx."""
+    horizontal only; normals get x negated, ``cam_K`` gets cx' = W − 1 − cx.
+
+    Required Keys:
+
+        - img
+        - dense_fields (optional) and every key it lists (``gt_seg_map`` among them)
+        - cam_K (optional)
+
+    Modified Keys (when flipped):
+
+        - img
+        - every key in dense_fields
+        - cam_K
+
+    Added Keys:
+
+        - flip
+        - flip_direction
+        - swap_seg_labels (when flipped with a ``gt_seg_map``)
+
+    Args: as mmcv ``RandomFlip`` (``direction`` must be ``'horizontal'``).
+    """
 
     def _flip(self, results: dict) -> None:
         if results['flip_direction'] != 'horizontal':
@@ -131,35 +166,37 @@ class DenseRandomFlip(RandomFlip):
             results['cam_K'] = K
 
 
-def letterbox_params(in_hw: Tuple[int, int], out_hw: Tuple[int, int], size_rounding: str = 'round'):
-    """-> (resized (h, w), pad_param (top, bottom, left, right)) of an aspect-preserving fit, centred.
-
-    ``size_rounding``: ``'round'`` rounds the resized size to the nearest integer, ``'floor'`` truncates it like the
-    released demos' test resize (``int(w * s)``; e.g. 640×429 -> 768×514, not 515, and one more row of padding).
-    """
-    h, w = in_hw
-    H, W = out_hw
-    s = min(H / h, W / w)
-    if size_rounding == 'round':
-        nh, nw = round(h * s), round(w * s)
-    elif size_rounding == 'floor':
-        nh, nw = int(h * s), int(w * s)
-    else:
-        raise ValueError(f"size_rounding must be 'round' or 'floor', got {size_rounding!r}")
-    nh, nw = min(H, max(1, nh)), min(W, max(1, nw))
-    top, left = (H - nh) // 2, (W - nw) // 2
-    return (nh, nw), (top, H - nh - top, left, W - nw - left)
-
-
 @TRANSFORMS.register_module()
 class LetterboxResize(BaseTransform):
-    """Aspect-preserving resize into ``scale`` = (W, H) with centred constant padding.
+    """Aspect-preserving resize into ``scale`` = (W, H) with centred constant padding. With ``resize_targets`` the
+    dense fields and ``cam_K`` follow (training); without it only the image is resized (testing: targets stay at the
+    original size, predictions are mapped back by the estimators' ``invert_test_resize``).
 
-    Records ``pad_param`` (top, bottom, left, right), ``letterbox_scale`` (x scale new_w / w), ``scale_factor``
-    (sx, sy) and ``img_shape``. With ``resize_targets`` the dense fields and ``cam_K`` follow (training); without it
-    only the image is resized (testing: targets stay at the original size, predictions are mapped back).
-    ``size_rounding`` (``'round'`` or ``'floor'``): see :func:`letterbox_params`; the test pipelines use ``'floor'``
-    (the released demos' ``int()``), training ``'round'`` (the released training resize).
+    Required Keys:
+
+        - img
+        - dense_fields (optional) and every key it lists (read with ``resize_targets``)
+        - cam_K (optional, read with ``resize_targets``)
+
+    Modified Keys:
+
+        - img
+        - img_shape: (H, W)
+        - every key in dense_fields, cam_K (with ``resize_targets``)
+
+    Added Keys:
+
+        - pad_param: (top, bottom, left, right)
+        - letterbox_scale: new_w / w
+        - scale_factor: (new_w / w, new_h / h)
+
+    Args:
+        scale (tuple): (W, H) of the output.
+        pad_val (int): image padding value (targets are padded with their kind's fill: 255 labels, 0 otherwise).
+        resize_targets (bool): resize and pad the dense fields and ``cam_K`` too.
+        interpolation (str): of the image, ``'bilinear'``, ``'nearest'``, ``'area'`` or ``'bicubic'``.
+        size_rounding (str): ``'round'`` (training, the released training resize) or ``'floor'`` (the test
+            pipelines: the released demos' ``int()``); see :func:`sapiens2.image_geometry.letterbox_params`.
     """
 
     def __init__(self, scale: Tuple[int, int] = (768, 1024), pad_val: int = 0, resize_targets: bool = True,
@@ -211,7 +248,29 @@ class AutoInterpResize(Resize):
     ``shrink_interpolation`` (default ``'area'``) when the resized image is narrower than the input, else
     ``enlarge_interpolation`` (default ``'bicubic'``). This is the released segmentation resize's rule; like it, the
     choice looks at the width only (a stretch to 768×1024 of a 1000×600 photo shrinks the width: area).
-    Segmentation labels keep mmcv's nearest interpolation."""
+    Segmentation labels keep mmcv's nearest interpolation.
+
+    Required Keys:
+
+        - img
+        - gt_bboxes (optional)
+        - gt_seg_map (optional)
+        - gt_keypoints (optional)
+
+    Modified Keys:
+
+        - img
+        - gt_bboxes
+        - gt_seg_map
+        - gt_keypoints
+        - img_shape
+
+    Added Keys:
+
+        - scale
+        - scale_factor
+        - keep_ratio
+    """
 
     def __init__(self, *args, shrink_interpolation: str = 'area', enlarge_interpolation: str = 'bicubic', **kwargs):
         super().__init__(*args, **kwargs)
@@ -233,13 +292,3 @@ class AutoInterpResize(Resize):
         return (super().__repr__()[:-1] + f', shrink_interpolation={self.shrink_interpolation!r}, '
                 f'enlarge_interpolation={self.enlarge_interpolation!r})')
 
-
-def letterbox_inverse(pred: np.ndarray, pad_param: Sequence[int], ori_hw: Tuple[int, int],
-                      interpolation=cv2.INTER_LINEAR) -> np.ndarray:
-    """Exact inverse of :class:`LetterboxResize` for an H×W(×C) array at the network input: crop the padding, resize
-    to the original (h, w)."""
-    top, bottom, left, right = (int(v) for v in pad_param)
-    H, W = pred.shape[:2]
-    crop = pred[top:H - bottom, left:W - right]
-    out = cv2.resize(crop, (int(ori_hw[1]), int(ori_hw[0])), interpolation=interpolation)
-    return out[..., None] if out.ndim < pred.ndim else out

@@ -48,15 +48,34 @@ def check_seg_ids(seg: np.ndarray, path: str, num_classes: Optional[int] = None)
 
 @TRANSFORMS.register_module()
 class LoadDenseAnnotations(BaseTransform):
-    """Load the targets of one dense task into ``results``.
+    """Load the targets of one dense task into ``results``. Target shapes must equal the image's original shape
+    (error naming the sample otherwise).
 
-    Added keys: ``gt_seg_map`` (H×W uint8, label_map applied, unmapped -> 255; every id must be < ``num_classes``
-    of the sample (set by :class:`SegDataset` from its metainfo ``classes``) or 255, else an error naming the mask,
-    the bad ids and the valid range: :func:`check_seg_ids`) for 'seg'; ``gt_normal`` (H×W×3
-    float32) for 'normal'; ``gt_depth`` (H×W float32) and ``cam_K`` (3×3 float64) for 'pointmap'; ``gt_albedo``
-    (H×W×3 float32 RGB in [0, 1]) for 'albedo'; ``gt_mask`` (H×W uint8 0/1, all ones without a mask file) for the
-    regression tasks; ``num_invalid_target_pixels``: non-finite target pixels, set to 0 and masked out.
-    Target shapes must equal the image's original shape (error naming the sample otherwise).
+    Required Keys:
+
+        - ori_shape (or img, whose shape is used instead)
+        - seg_map_path, label_map (optional), num_classes (optional): ``task='seg'``
+        - normal_path (``.npy`` H×W×3, or an RGB image mapped by v / 127.5 − 1): ``task='normal'``
+        - depth_path (``.npy`` H×W metric Z), cam_K_path (3×3 text): ``task='pointmap'``
+        - albedo_path (RGB image): ``task='albedo'``
+        - mask_path (optional, regression tasks; None or absent: every pixel valid)
+        - img_path (optional, named in errors)
+
+    Added Keys:
+
+        - gt_seg_map (seg): H×W uint8, ``label_map`` applied (unmapped ids -> 255); every id must be
+          < ``num_classes`` (set by :class:`SegDataset` from its metainfo ``classes``) or 255, else an error naming
+          the mask, the bad ids and the valid range (:func:`check_seg_ids`)
+        - gt_normal (normal): H×W×3 float32
+        - gt_depth, cam_K (pointmap): H×W float32, 3×3 float64
+        - gt_albedo (albedo): H×W×3 float32 RGB in [0, 1]
+        - gt_mask (regression tasks): H×W uint8 0/1 (mask file > 0, finite target, depth > 0)
+        - num_invalid_target_pixels (regression tasks): non-finite target pixels (set to 0 and masked out)
+
+    Modified Keys:
+
+        - dense_fields: the list of target keys the geometric transforms move along with the image (created when
+          absent; the keys added above are appended)
     """
 
     def __init__(self, task: str):

@@ -24,7 +24,16 @@ def adjust_hue(img: np.ndarray, hue_factor: float) -> np.ndarray:
 @TRANSFORMS.register_module(force=True)  # replaces the lazy stand-in registered by the package's __init__
 class ColorJitterNp2(ColorJitter):
     """:class:`mmpretrain.datasets.transforms.ColorJitter` (same arguments, same random order) with the hue step
-    done by :func:`adjust_hue`, so negative hue factors work with numpy 2."""
+    done by :func:`adjust_hue`, so negative hue factors work with numpy 2.
+
+    Required Keys:
+
+        - img (BGR uint8)
+
+    Modified Keys:
+
+        - img
+    """
 
     def transform(self, results: dict) -> dict:
         img = results['img']

@@ -29,6 +29,27 @@ class AutoInterpTopdownAffine(TopdownAffine):
     """mmpose ``TopdownAffine`` (same box handling, warp matrix, keypoints and metadata) with a choice of the image
     interpolation.
 
+    Required Keys:
+
+        - img
+        - bbox_center
+        - bbox_scale
+        - bbox_rotation (optional)
+        - keypoints (optional)
+
+    Modified Keys:
+
+        - img
+        - bbox_scale (fixed to the aspect ratio of ``input_size``)
+
+    Added Keys:
+
+        - input_size
+        - input_center
+        - input_scale
+        - transformed_keypoints
+        - keypoints_visible (all ones, when the sample has no keypoints)
+
     Args:
         input_size (tuple): (w, h) of the crop.
         use_udp (bool): UDP warp matrix (as mmpose).

@@ -12,7 +12,24 @@ class LoadPoseImage(LoadImage):
     """mmpose's ``LoadImage``; an unreadable / missing image raises an error naming the file. With
     ``skip_unreadable=True`` (training only) it warns, counts the file in ``LoadPoseImage.num_skipped`` and returns
     None, so MMEngine's dataset draws another sample (up to the dataset's ``max_refetch`` times; test-mode datasets
-    reject None)."""
+    reject None).
+
+    Required Keys:
+
+        - img_path
+        - img (optional: an array already loaded)
+
+    Modified Keys:
+
+        - img
+        - img_shape
+        - ori_shape
+        - img_path (optional)
+
+    Args:
+        skip_unreadable (bool): return None (training) instead of raising for an unreadable image.
+        other ``mmpose.datasets.transforms.LoadImage`` arguments (``to_float32``, ``color_type``, ...).
+    """
 
     num_skipped = 0
 

@@ -28,6 +28,7 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 from sapiens2.registry import STRATEGIES
+from sapiens2.utils.checkpoint import DDP_REVISE_KEYS, revise_state_dict_keys
 from .ddp_strategy import DeviceAgnosticDDPStrategy
 
 DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'fp32': torch.float32, None: None}
@@ -127,13 +128,11 @@ class FullyShardStrategy(DeviceAgnosticDDPStrategy):
         return get_optimizer_state_dict(self.model, self._optimizer())
 
     def load_model_state_dict(self, state_dict: dict, *, strict: bool = False,
-                              revise_keys: list = [(r'^module.', '')]) -> None:
+                              revise_keys=DDP_REVISE_KEYS) -> None:
         """Load a sharded (DTensor) state dict, or a full one (plain tensors, every rank holding all of them)."""
-        import re
         full = not any(isinstance(v, DTensor) for v in state_dict.values())
         if full:
-            for pattern, repl in revise_keys:
-                state_dict = {re.sub(pattern, repl, k): v for k, v in state_dict.items()}
+            state_dict = revise_state_dict_keys(state_dict, revise_keys)
         set_model_state_dict(self.model, state_dict, options=StateDictOptions(full_state_dict=full, strict=strict))
 
     def load_optim_state_dict(self, state_dict: dict) -> None:
@@ -170,7 +169,7 @@ class FullyShardStrategy(DeviceAgnosticDDPStrategy):
             raise error
 
     def load_checkpoint(self, filename: str, *, map_location='cpu', strict: bool = False,
-                        revise_keys: list = [(r'^module.', '')], callback=None) -> dict:
+                        revise_keys=DDP_REVISE_KEYS, callback=None) -> dict:
         """Load a sharded DCP directory (model, and the optimizer when one is built: its state is returned under
         ``'optimizer'`` for :meth:`resume`) or a full ``.pth`` / ``.safetensors`` file (model only)."""
         self.logger.info(f'Load checkpoint from {filename} (rank {get_rank()})')
