@@ -28,7 +28,6 @@ import shutil
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 IGNORE = 255
 # dataset -> (bundled metainfo, {split: (image folder, mask folder, id list file name or None)})
 LAYOUTS = {
@@ -163,7 +162,8 @@ def plan_split(args, split: str, layout: dict) -> list:
     for folder in (img_dir, mask_dir):
         if not osp.isdir(folder):
             raise ConversionError(f'folder {folder} does not exist')
-    images, masks = index_files(img_dir, IMAGE_EXTENSIONS), index_files(mask_dir, ('.png', ))
+    from sapiens2.image_files import IMG_EXTENSIONS
+    images, masks = index_files(img_dir, IMG_EXTENSIONS), index_files(mask_dir, ('.png', ))
     ids_file = split_ids(args).get(split) or (find_file(args.src, ids_name) if ids_name else None)
     if ids_name and ids_file is None:
         raise ConversionError(f'{args.dataset} split {split!r}: no {ids_name} below {args.src}; pass '
@@ -180,7 +180,7 @@ def plan_split(args, split: str, layout: dict) -> list:
         for stem in stems:
             if stem not in images:
                 raise ConversionError(f'mask {masks[stem]} has no image: expected {osp.join(img_dir, stem)}'
-                                      f'{{{",".join(IMAGE_EXTENSIONS)}}}')
+                                      f'{{{",".join(IMG_EXTENSIONS)}}}')
     stems = stems[:args.limit] if args.limit else stems
     return [(stem, images[stem], masks[stem]) for stem in stems]
 
