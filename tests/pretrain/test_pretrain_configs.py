@@ -10,7 +10,8 @@ from mmengine.registry import init_default_scope
 from conftest import REPO_ROOT
 from sapiens2.registry import MODELS
 
-CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'pretrain', 'sapiens2_*_pretrain*.py')))
+CONFIGS = sorted(c for c in glob.glob(osp.join(REPO_ROOT, 'configs', 'pretrain', 'sapiens2_*_pretrain*.py'))
+                 if '_continue_' not in c)  # continued pretraining: tests/pretrain/test_continued_pretraining.py
 BACKBONE_PARAMS = {  # docs/architecture.md §1 (no tokenizer) / 1B-4K
     'sapiens2_0.1b_pretrain.py': 113_993_472, 'sapiens2_0.4b_pretrain.py': 395_450_368,
     'sapiens2_0.8b_pretrain.py': 814_283_520, 'sapiens2_1b_pretrain.py': 1_455_474_176,

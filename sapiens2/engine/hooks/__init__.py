@@ -1,4 +1,5 @@
+from .backbone_freeze_hook import BackboneFreezeHook
 from .safe_checkpoint_hook import NonFiniteWeightsError, SafeCheckpointHook
 from .teacher_ema_hook import TeacherEMAHook
 
-__all__ = ['NonFiniteWeightsError', 'SafeCheckpointHook', 'TeacherEMAHook']
+__all__ = ['BackboneFreezeHook', 'NonFiniteWeightsError', 'SafeCheckpointHook', 'TeacherEMAHook']

@@ -8,6 +8,7 @@ from torch import nn
 from torch.distributed.fsdp import FSDPModule
 
 from sapiens2.registry import MODELS
+from sapiens2.utils.checkpoint import load_pretrained
 from .losses import (dino_cross_entropy, koleo_loss, mae_loss, normalize_patch_targets, patchify, teacher_probs,
                      target_entropies, update_center)
 from .masking import BlockPatchMaskGenerator, split_visible
@@ -36,6 +37,10 @@ class Sapiens2Pretrainer(BaseModel):
     Non-finite losses are skipped by the optim wrapper (``SkipNonFiniteOptimWrapper`` in the configs), so that it
     holds under DDP/FSDP too; the centre ignores a non-finite teacher batch.
 
+    Continued pretraining: ``backbone_checkpoint`` (a released ``sapiens2_<size>_pretrain.safetensors``) is loaded
+    strictly into the student backbone by :meth:`init_weights`; with :class:`sapiens2.engine.BackboneFreezeHook`
+    the fresh heads warm up on it frozen (configs/pretrain/_base_/continue_pretrain.py).
+
     Returns (mode='loss'): ``dict(loss_mae, loss_cl, loss_koleo)``, each already multiplied by its
     ``loss_weights`` entry (defaults mae 1.0, cl 0.4, koleo 0.04), plus the collapse diagnostics
     ``teacher_entropy`` and ``teacher_batch_entropy`` of :func:`target_entropies` (logged, not summed: MMEngine
@@ -47,8 +52,10 @@ class Sapiens2Pretrainer(BaseModel):
                  teacher_temperature: float = 0.07, teacher_temperature_warmup: float = 0.065,
                  teacher_temperature_warmup_iters: int = 1000, teacher_momentum: float = 0.992,
                  teacher_momentum_final: Optional[float] = None, max_iters: int = 500000,
-                 center_momentum: float = 0.9, data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 center_momentum: float = 0.9, data_preprocessor: Optional[dict] = None, init_cfg=None,
+                 backbone_checkpoint: Optional[str] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone_checkpoint = backbone_checkpoint
         backbone = dict(backbone, out_type='raw')
         self.backbone = MODELS.build(backbone)
         C = self.backbone.embed_dims
@@ -74,6 +81,17 @@ class Sapiens2Pretrainer(BaseModel):
         self.center_momentum = center_momentum
         self.register_buffer('center', torch.zeros(1, self.dino_head.prototypes.out_features))
         self.register_buffer('num_steps', torch.zeros((), dtype=torch.long))  # training forwards so far
+
+    def init_weights(self):
+        """Initialise every part; then, with ``backbone_checkpoint`` (a released ``sapiens2_<size>_pretrain
+        .safetensors``: backbone keys, no prefix), load it strictly into the student backbone
+        (:class:`sapiens2.utils.checkpoint.CheckpointMismatchError` names the file and every missing, unexpected or
+        mis-shaped key). The teacher becomes a copy of it at iteration 0 (:class:`sapiens2.engine.TeacherEMAHook`);
+        the MAE decoder and DINO head stay freshly initialised (continued pretraining,
+        configs/pretrain/_base_/continue_pretrain.py). A resumed run loads the file too, then the checkpoint."""
+        super().init_weights()
+        if self.backbone_checkpoint:
+            load_pretrained(self.backbone, self.backbone_checkpoint, strict=True)
 
     # ------------------------------------------------------------------ schedules
     def current_teacher_temperature(self, step: int) -> float:
