@@ -11,7 +11,7 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+# MMEngine and torch are imported after argument parsing (--help answers at once)
 
 
 def parse_args(argv=None):
@@ -23,16 +23,21 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: bf16 autocast (CPU and GPU, no loss scaling)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+    parser.add_argument('--cfg-options', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
                         help='override config keys, e.g. train_cfg.max_iters=10 optim_wrapper.optimizer.lr=1e-4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    bad = [kv for kv in args.cfg_options if '=' not in kv]
+    if bad:
+        parser.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
+    from mmengine.config import DictAction  # its value parsing (lists, tuples, numbers, booleans, None)
+    args.cfg_options = {k: DictAction._parse_iterable(v) for k, v in (kv.split('=', 1) for kv in args.cfg_options)}
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
-def setup_amp(cfg: Config) -> None:
+def setup_amp(cfg) -> None:
     """Switch the optim wrapper to bf16 autocast (:class:`sapiens2.engine.AutocastOptimWrapper`, which also skips
     non-finite losses like ``SkipNonFiniteOptimWrapper``); an explicit ``AmpOptimWrapper`` (fp16 + GradScaler on
     GPU) in the config is kept."""
@@ -49,7 +54,7 @@ def setup_amp(cfg: Config) -> None:
     optim_wrapper.dtype = 'bfloat16'
 
 
-def build_cfg(args) -> Config:
+def build_cfg(args):
     from sapiens2.utils.package_files import load_config
     cfg = load_config(args.config)
     from sapiens2.utils.config_check import check_cfg_options

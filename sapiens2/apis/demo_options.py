@@ -1,9 +1,12 @@
 """Command-line options the demos share (``pose_demo.py``, ``dense_demo.py``, ``human_pass.py``): video tracking and
 smoothing (``--sequence --track --smooth ...``) and pose output (``--format --kpt-set --kpt-thr``); person detection
-options live in :func:`sapiens2.apis.detection.add_detector_args`."""
+options live in :func:`sapiens2.apis.detection.add_detector_args`.
+
+Nothing heavy is imported here (the demos parse their arguments before loading torch): the ``--format`` choices are
+spelled out and a test checks them against :data:`sapiens2.utils.keypoint_formats.KEYPOINT_FORMATS`."""
 import argparse
 
-from sapiens2.utils.keypoint_formats import KEYPOINT_FORMATS
+KEYPOINT_FORMAT_NAMES = ('goliath308', 'coco17', 'coco_wholebody133', 'openpose18')
 
 
 def add_track_args(parser):
@@ -22,7 +25,7 @@ def add_track_args(parser):
 
 def add_pose_output_args(parser, kpt_thr: bool = True):
     g = parser.add_argument_group('pose output')
-    g.add_argument('--format', default='goliath308', choices=KEYPOINT_FORMATS, help='keypoint layout of the JSON')
+    g.add_argument('--format', default='goliath308', choices=KEYPOINT_FORMAT_NAMES, help='keypoint layout of the JSON')
     g.add_argument('--kpt-set', default=None,
                    help="keypoints drawn: all, coco_wholebody (53), coco17, or groups 'body,foot,left_hand,...' "
                         "(default: the set the pose config's training data supervises)")

@@ -1,55 +1,23 @@
-"""Inference helpers of the dense tasks (seg, normal, pointmap, albedo) used by ``tools/demo/dense_demo.py``.
+"""Inference of the dense tasks (seg, normal, pointmap, albedo, matting) used by ``tools/demo/dense_demo.py`` and the human
+pass, built on :mod:`sapiens2.apis.inference` (``init_dense_model`` is its ``init_model``).
 
 Preprocessing is the config's ``test_pipeline`` without file loading and targets: a stretch resize for
 segmentation, a letterbox resize (recorded padding) for the others; the estimators' ``predict`` applies the exact
 inverse, so every prediction comes back at the original image size.
 """
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import numpy as np
-import torch
-from mmengine import Config
-from mmengine.dataset import Compose
-from mmengine.registry import init_default_scope
 
-from sapiens2.registry import MODELS
-from sapiens2.utils.package_files import load_config
-from .inference import inference_data
+from .inference import build_test_pipeline, inference_data, init_model
 
-_SKIP = ('LoadImageFromFile', 'LoadDenseAnnotations')
-
-
-def init_dense_model(config: Union[str, Config, None], checkpoint: Optional[str] = None, device: str = 'cpu'):
-    """Build the model of a dense config (a ``Config``, a file or a bundled name such as ``'seg/sapiens2_1b_seg29'``;
-    no pretrained-backbone download) and load ``checkpoint`` strictly
-    (.safetensors or MMEngine .pth, or a Hugging Face Hub id ``hf://owner/name``). The config is kept as ``model.cfg``.
-    ``config=None`` takes the config of a Hub ``checkpoint`` (:func:`sapiens2.utils.hub.config_for_checkpoint`)."""
-    import sapiens2.datasets  # noqa: F401
-    import sapiens2.models  # noqa: F401
-    from sapiens2.utils.hub import load_model_config
-    cfg = load_config(load_model_config(config, checkpoint))
-    if 'model' not in cfg:
-        raise ValueError(f'config {config if config is not None else checkpoint!r} has no `model` (a backbone-only '
-                         'config: load the checkpoint with sapiens2.apis.init_backbone or as a backbone init_cfg)')
-    init_default_scope(cfg.get('default_scope', 'sapiens2'))
-    cfg.model.backbone.pop('init_cfg', None)
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        from sapiens2.utils.checkpoint import load_pretrained
-        load_pretrained(model, checkpoint)
-    model.cfg = cfg
-    return model.to(device).eval()
+# the dense tasks' model builder is the shared one (``init_dense_model`` is the name the dense API documents)
+init_dense_model = init_model
 
 
 def dense_task(model) -> str:
-    """'seg', 'normal', 'pointmap' or 'albedo' from the estimator."""
+    """'seg', 'normal', 'pointmap', 'albedo' or 'matting' from the estimator."""
     return getattr(model, 'task', 'seg')
-
-
-def build_test_transforms(cfg: Config) -> Compose:
-    """The config's ``test_pipeline`` minus file loading and target loading."""
-    steps = [t for t in cfg.test_pipeline if t['type'].split('.')[-1] not in _SKIP]
-    return Compose(steps)
 
 
 def inference_dense(model, images: Sequence[np.ndarray], names: Optional[Sequence[str]] = None,
@@ -57,8 +25,9 @@ def inference_dense(model, images: Sequence[np.ndarray], names: Optional[Sequenc
     """Images (H×W×3 uint8 BGR) -> one dict per image, at the original size:
     seg: ``labels`` H×W int64 (+ ``logits`` K×H×W float32 is not kept to save memory); normal: ``normal`` H×W×3 unit
     vectors; pointmap: ``pointmap`` H×W×3 canonical, ``scale`` (768 / fx), ``metric_pointmap`` = pointmap / scale;
-    albedo: ``albedo`` H×W×3 in [0, 1] (clipped)."""
-    transforms = build_test_transforms(model.cfg)
+    albedo: ``albedo`` H×W×3 in [0, 1] (clipped); matting: ``alpha`` H×W float32 in [0, 1] and ``foreground`` H×W×3,
+    the pre-multiplied foreground α·F (RGB in [0, 1])."""
+    transforms = build_test_pipeline(model.cfg)
     task = dense_task(model)
     data = []
     for i, img in enumerate(images):
@@ -71,6 +40,10 @@ def inference_dense(model, images: Sequence[np.ndarray], names: Optional[Sequenc
         if task == 'seg':
             outputs.append(dict(labels=s.pred_sem_seg.data[0].long().cpu().numpy()))
             continue
+        if task == 'matting':
+            outputs.append(dict(alpha=s.pred_alpha.data[0].float().cpu().numpy(),
+                                foreground=s.pred_foreground.data.float().cpu().numpy().transpose(1, 2, 0)))
+            continue
         pred = s.get(f'pred_{task}').data.float().cpu().numpy().transpose(1, 2, 0)
         if task == 'pointmap':
             scale = float(s.metainfo['pred_scale'])
@@ -81,8 +54,3 @@ def inference_dense(model, images: Sequence[np.ndarray], names: Optional[Sequenc
             outputs.append(dict(normal=pred))
     return outputs
 
-
-def select_device(device: str) -> str:
-    if device.startswith('cuda') and not torch.cuda.is_available():
-        raise RuntimeError(f'--device {device} requested but CUDA is not available')
-    return device

@@ -15,6 +15,9 @@ fallback, the whole image ``[0, 0, w - 1, h - 1]``, when nobody is found.
 Plugging in another detector: subclass :class:`PersonDetector` (implement ``raw(img) -> (boxes [N, 4] xyxy,
 scores [N])`` of persons) or register a builder with :func:`register_detector`; ``build_detector(name, ...)`` and the
 demos' ``--det NAME`` then find it.
+
+torch and torchvision are imported inside the functions, so that the demos can add :func:`add_detector_args` to their
+parsers and answer ``--help`` before loading them.
 """
 import json
 import os.path as osp
@@ -22,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
-import torch
 
 COCO_PERSON_LABEL = 1  # torchvision COCO detectors: 0 = background, 1 = person
 
@@ -64,6 +66,7 @@ def postprocess_person_boxes(boxes, scores, labels=None, img_shape: Optional[Tup
     Args: boxes [N, 4] xyxy, scores [N], labels [N] (tensors or arrays).
     Returns: (boxes [M, 4] float32, scores [M] float32) numpy.
     """
+    import torch
     from torchvision.ops import batched_nms
     boxes = torch.as_tensor(np.asarray(boxes, np.float32) if not torch.is_tensor(boxes) else boxes,
                             dtype=torch.float32).reshape(-1, 4).cpu()
@@ -116,13 +119,14 @@ class PersonDetector:
         return boxes_or_whole_image(boxes, scores, *img.shape[:2], source=self.name)
 
 
-def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
+def load_state_dict_file(path: str) -> Dict[str, 'torch.Tensor']:
     """A state dict from ``.safetensors`` or a torch file (bare, or under ``state_dict`` / ``model``)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'--det-checkpoint {path}: no such file')
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         return load_file(path)
+    import torch
     state = torch.load(path, map_location='cpu', weights_only=True)
     for key in ('state_dict', 'model'):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
@@ -168,6 +172,7 @@ class TorchvisionPersonDetector(PersonDetector):
                  input_size: Optional[int] = None, max_input_size: Optional[int] = None,
                  proposals: Optional[int] = None):
         super().__init__(score_thr, nms_thr, min_size)
+        import torch
         import torchvision.models.detection as tvd
         builder_name = TORCHVISION_DETECTORS.get(arch, arch)
         builder = getattr(tvd, builder_name, None)
@@ -190,12 +195,13 @@ class TorchvisionPersonDetector(PersonDetector):
         self.device = torch.device(device)
         self.name = builder_name
 
-    @torch.inference_mode()
     def raw(self, img: np.ndarray):
+        import torch
         x = torch.from_numpy(np.ascontiguousarray(img[..., ::-1])).to(self.device).permute(2, 0, 1).float() / 255
-        out = self.model([x])[0]
-        person = out['labels'] == COCO_PERSON_LABEL
-        return out['boxes'][person].cpu(), out['scores'][person].cpu()
+        with torch.inference_mode():
+            out = self.model([x])[0]
+            person = out['labels'] == COCO_PERSON_LABEL
+            return out['boxes'][person].cpu(), out['scores'][person].cpu()
 
 
 def read_box_file(path: str) -> Dict[str, np.ndarray]:

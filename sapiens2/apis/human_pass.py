@@ -280,10 +280,9 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
     from .tracking import IoUTracker
     has_pose = 'pose' in spec.tasks
     if has_pose:
-        from mmpose.datasets.datasets.utils import parse_pose_metainfo
-        from sapiens2.utils.package_files import dataset_metainfo_config
-        meta = parse_pose_metainfo(dict(from_file=dataset_metainfo_config('keypoints308')))
+        from .inference import dataset_meta_from_config
         pose_cfg = pose_model.cfg if pose_model is not None else load_config(spec.configs['pose'])
+        meta = pose_model.dataset_meta if pose_model is not None else dataset_meta_from_config(pose_cfg)
         kpt_set = opts.kpt_set or supervised_keypoint_set(pose_cfg)
         kpt_ids = keypoint_set_ids(kpt_set)
         names = format_keypoint_names(opts.fmt)

@@ -1,10 +1,14 @@
-"""Batched, chunked inference with a selectable compute dtype (bf16 / fp16 / fp32), used by the demos.
+"""The inference floor of the task APIs (``pose_inference.py``, ``dense_inference.py`` and the demos sit above it),
+as mmpose's ``apis/inference.py``:
 
-Two entry points:
-* :func:`inference_tensor` - preprocessed images [N, 3, H, W] -> network outputs (e.g. heatmaps [N, K, h, w]),
-  run ``batch_size`` images at a time, results gathered on ``out_device`` in float32.
-* :func:`inference_data` - a list of data dicts (``inputs`` + ``data_samples`` as produced by a test pipeline)
-  -> the model's ``test_step`` predictions (data samples), ``batch_size`` at a time.
+* :func:`init_model` - a config (file, bundled name, ``Config``; or ``None`` with a Hub checkpoint) -> the model in
+  eval mode with its weights, ``model.cfg`` and ``model.dataset_meta`` (:func:`dataset_meta_from_config`);
+* :func:`build_test_pipeline` - the config's ``test_pipeline`` without its file-loading steps, for in-memory images;
+* :func:`select_device`;
+* batched, chunked runs with a selectable compute dtype (bf16 / fp16 / fp32): :func:`inference_tensor` (preprocessed
+  images [N, 3, H, W] -> network outputs, ``batch_size`` at a time, gathered on ``out_device`` in float32) and
+  :func:`inference_data` (data dicts of a test pipeline -> the model's ``test_step`` predictions);
+* :func:`accelerate_model` - the backend switch (torch.compile, onnxruntime, int8).
 
 The weights stay as they are (fp32 master copy); bf16 / fp16 run under ``torch.autocast``.
 """
@@ -12,11 +16,75 @@ import contextlib
 from typing import Callable, List, Optional, Sequence, Union
 
 import torch
-from mmengine.dataset import pseudo_collate
+from mmengine import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
 from torch import nn
 from tqdm import tqdm
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
+
+
+def dataset_meta_from_config(cfg: Config) -> Optional[dict]:
+    """The metainfo of the dataset the config tests on (``test_dataloader``, else ``val_dataloader``), as that
+    dataset parses it: its class's ``METAINFO`` updated by the config's ``metainfo`` (for pose datasets mmpose's
+    ``parse_pose_metainfo``: keypoint names, ``flip_indices``, skeleton, sigmas of the 308 file or of mmpose's
+    COCO-17 / COCO-WholeBody-133 files). None when the config names no dataset type that is registered."""
+    from sapiens2.registry import DATASETS
+    for key in ('test_dataloader', 'val_dataloader'):
+        dataset_cfg = (cfg.get(key) or {}).get('dataset')
+        if dataset_cfg and dataset_cfg.get('type'):
+            dataset_type = dataset_cfg['type']
+            dataset_cls = dataset_type if isinstance(dataset_type, type) else DATASETS.get(dataset_type)
+            if dataset_cls is not None:
+                metainfo = dataset_cfg.get('metainfo')
+                return dataset_cls._load_metainfo(None if metainfo is None else dict(metainfo))
+    return None
+
+
+def init_model(config: Union[str, Config, None], checkpoint: Optional[str] = None, device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build the model of a task config (a ``Config``, a file or a bundled name such as ``'seg/sapiens2_1b_seg29'``;
+    ``cfg_options`` merged into it) without its pretrained-backbone ``init_cfg``, and load ``checkpoint`` strictly
+    (.safetensors or MMEngine .pth, or a Hugging Face Hub id ``hf://owner/name``). ``config=None`` takes the config
+    of a Hub ``checkpoint`` (:func:`sapiens2.utils.hub.config_for_checkpoint`). The config is kept as ``model.cfg``
+    and its test dataset's metainfo as ``model.dataset_meta`` (:func:`dataset_meta_from_config`)."""
+    import sapiens2.datasets  # noqa: F401
+    from sapiens2.models.builder import build_without_weights
+    from sapiens2.utils.hub import load_model_config
+    from sapiens2.utils.package_files import load_config
+    cfg = load_config(load_model_config(config, checkpoint))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f'config {config if config is not None else checkpoint!r} has no `model` (a backbone-only '
+                         'config: load the checkpoint with sapiens2.apis.init_backbone or as a backbone init_cfg)')
+    init_default_scope(cfg.get('default_scope', 'sapiens2'))
+    model = build_without_weights(cfg.model)  # no pretrained-backbone download (training only)
+    if checkpoint is not None:
+        from sapiens2.utils.checkpoint import load_pretrained
+        load_pretrained(model, checkpoint)
+    model.cfg = cfg
+    model.dataset_meta = dataset_meta_from_config(cfg)
+    return model.to(device).eval()
+
+
+def is_loading_step(step: dict) -> bool:
+    """A pipeline step that reads files (images, annotations): its type, scope prefix removed, starts with 'Load'."""
+    return step['type'].split('.')[-1].startswith('Load')
+
+
+def build_test_pipeline(cfg: Config) -> Compose:
+    """The config's ``test_pipeline`` without the steps that read files (``LoadImageFromFile``, ``LoadPoseImage``,
+    ``LoadDenseAnnotations``, ...): it takes data dicts holding the image array ``img``."""
+    return Compose([step for step in cfg.test_pipeline if not is_loading_step(step)])
+
+
+def select_device(device: str) -> str:
+    """``device`` as given; an error when it names CUDA and CUDA is not available."""
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError(f'--device {device} requested but CUDA is not available')
+    return device
 
 
 def model_device(model: nn.Module) -> torch.device:

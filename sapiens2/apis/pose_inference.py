@@ -1,42 +1,36 @@
-"""Top-down pose inference helpers used by ``tools/demo/pose_demo.py``: boxes -> crops (the config's test pipeline
-without image loading: box centre/scale ×1.25, UDP affine) -> batched ``predict`` (flip test optional) ->
-keypoints in image pixels."""
+"""Top-down pose inference used by ``tools/demo/pose_demo.py`` and the human pass: boxes -> crops (the config's test
+pipeline without image loading: box centre/scale ×1.25, UDP affine) -> batched ``predict`` (flip test optional) ->
+keypoints in image pixels. Built on :mod:`sapiens2.apis.inference`."""
 from typing import List, Optional, Union
 
 import numpy as np
 from mmengine import Config
 from mmengine.dataset import Compose
-from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
-from sapiens2.utils.package_files import dataset_metainfo_config
-from .dense_inference import init_dense_model
-from .inference import inference_data
-
-_SKIP = ('LoadPoseImage', 'LoadImage', 'LoadImageFromFile')
+from .inference import build_test_pipeline, inference_data, init_model
 
 
 def init_pose_model(config: Union[str, Config, None], checkpoint: Optional[str] = None, device: str = 'cpu',
-                    flip_test: Optional[bool] = None):
-    """Build a pose config's model (no pretrained-backbone loading), load ``checkpoint`` strictly (.safetensors or
-    MMEngine .pth, or a Hub id ``hf://owner/name``; ``config=None`` takes the Hub checkpoint's config) and attach
-    ``model.dataset_meta`` (the 308-keypoint metainfo: names, flip_indices, skeleton)."""
-    model = init_dense_model(config, checkpoint, device)
+                    flip_test: Optional[bool] = None, cfg_options: Optional[dict] = None):
+    """:func:`~sapiens2.apis.inference.init_model` of a pose config, with ``test_cfg.flip_test`` set when
+    ``flip_test`` is given. ``model.dataset_meta`` (names, ``flip_indices``, skeleton) is the metainfo of the
+    config's test dataset: the 308-keypoint file for the bundled configs, mmpose's COCO-17 / 133 files for models
+    trained on those."""
+    model = init_model(config, checkpoint, device, cfg_options)
     if flip_test is not None:
         model.test_cfg['flip_test'] = bool(flip_test)
-    model.dataset_meta = parse_pose_metainfo(dict(from_file=dataset_metainfo_config('keypoints308')))
+    meta = model.dataset_meta or {}
+    if 'flip_indices' not in meta:
+        raise ValueError(f'pose config {config if config is not None else checkpoint!r}: test_dataloader.dataset '
+                         'names no keypoint metainfo (a pose dataset type or metainfo=dict(from_file=...))')
     return model
-
-
-def build_pose_transforms(cfg: Config) -> Compose:
-    """The config's ``test_pipeline`` minus image loading."""
-    return Compose([t for t in cfg.test_pipeline if t['type'].split('.')[-1] not in _SKIP])
 
 
 def pose_crops(model, img: np.ndarray, bboxes: Optional[np.ndarray] = None, transforms: Optional[Compose] = None,
                img_path: str = '') -> List[dict]:
     """One data dict per box (``bboxes`` [N, 4] x1, y1, x2, y2; when None or empty, the whole image as the released
     demo boxes it: ``[0, 0, w - 1, h - 1]``)."""
-    transforms = transforms or build_pose_transforms(model.cfg)
+    transforms = transforms or build_test_pipeline(model.cfg)
     h, w = img.shape[:2]
     if bboxes is None or len(bboxes) == 0:
         bboxes = np.array([[0, 0, w - 1, h - 1]], dtype=np.float32)

@@ -32,16 +32,20 @@ class _PassThrough(nn.Module):
 
 
 class _Network(nn.Module):
-    """Stands in for the decode head: images -> the network outputs through ``fn``."""
+    """Stands in for the decode head: images -> the network outputs through ``fn``; ``predict`` is the replaced
+    head's (flip test, output split), run on these outputs."""
 
-    def __init__(self, fn: Callable, keep: Optional[nn.Module] = None, loss_decode=None):
+    def __init__(self, fn: Callable, keep: Optional[nn.Module], head: nn.Module):
         super().__init__()
         self.fn = fn
         self.keep = keep  # the module whose weights ``fn`` uses (kept alive, moved by .to())
-        self.loss_decode = loss_decode if loss_decode is not None else nn.ModuleList()
+        self.head_predict = type(head).predict  # a plain function: called with this module as `self`
 
     def forward(self, x):
         return self.fn(x)
+
+    def predict(self, feats, data_samples=None, test_cfg=None):
+        return self.head_predict(self, feats, data_samples, test_cfg)
 
 
 def _ort_fn(path: str, threads: Optional[int] = None) -> Callable:
@@ -102,7 +106,6 @@ def accelerate(model: nn.Module, backend: str = 'eager', dtype: str = 'fp32', qu
     fast = copy.copy(model)
     fast._modules = dict(model._modules)
     fast.test_cfg = model.test_cfg
-    loss_decode = getattr(model.decode_head, 'loss_decode', None)
     if backend == 'onnxruntime':
         if onnx_path is None:
             fast._onnx_dir = tempfile.TemporaryDirectory(prefix='sapiens2_ort_')
@@ -115,14 +118,14 @@ def accelerate(model: nn.Module, backend: str = 'eager', dtype: str = 'fp32', qu
                 quantize_onnx(onnx_path, q_path)
             onnx_path = q_path
         fn = _ort_fn(onnx_path, threads)
-        fast._modules['decode_head'] = _Network(fn, None, loss_decode)
+        fast._modules['decode_head'] = _Network(fn, None, model.decode_head)
     else:
         if quantize == 'int8':
             net = quantize_torch(deploy_net(model, shape))
         else:
             net = DeployNet(model.backbone, model.decode_head).eval()
         runner = torch.compile(net, backend=compile_backend, dynamic=False) if backend == 'compile' else net
-        fast._modules['decode_head'] = _Network(runner, net, loss_decode)
+        fast._modules['decode_head'] = _Network(runner, net, model.decode_head)
     fast._modules['backbone'] = _PassThrough()
     fast.backend = backend
     fast.quantize = quantize

@@ -504,8 +504,9 @@ def real_inputs(model: nn.Module, shape: Tuple[int, int], folder: Optional[str] 
             step['scale'] = (shape[1], shape[0])
     data = []
     if task == 'pose':
-        from sapiens2.apis.pose_inference import build_pose_transforms, pose_crops
-        transforms = build_pose_transforms(cfg)
+        from sapiens2.apis.inference import build_test_pipeline
+        from sapiens2.apis.pose_inference import pose_crops
+        transforms = build_test_pipeline(cfg)
         if not hasattr(model, 'dataset_meta'):
             from mmpose.datasets.datasets.utils import parse_pose_metainfo
             from sapiens2.utils.package_files import dataset_metainfo_config
@@ -513,8 +514,8 @@ def real_inputs(model: nn.Module, shape: Tuple[int, int], folder: Optional[str] 
         for name, img, boxes in images:
             data += pose_crops(model, img, boxes, transforms, img_path=name)
     else:
-        from sapiens2.apis.dense_inference import build_test_transforms
-        transforms = build_test_transforms(cfg)
+        from sapiens2.apis.inference import build_test_pipeline
+        transforms = build_test_pipeline(cfg)
         for name, img, _ in images:
             h, w = img.shape[:2]
             data.append(transforms(dict(img=img, img_shape=(h, w), ori_shape=(h, w), img_path=name)))

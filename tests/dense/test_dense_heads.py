@@ -55,3 +55,27 @@ def test_pointmap_scale_branch_shape_error_names_the_sizes():
     assert pointmap.shape == (2, 3, 128, 128) and scale.shape == (2, 1)
     with pytest.raises(ValueError, match='scale_final_layer'):
         head(torch.randn(2, 8, 16, 16))
+
+
+def test_pointmap_head_loss_gives_the_scale_loss_the_scale_and_the_others_the_pixels():
+    """``PointmapHead.loss``: ``ScaleL1Loss`` on (scale, metainfo ``gt_scale``), the pixel losses on the pointmap
+    resized to the target and masked by ``gt_mask``; values against hand computations."""
+    from mmengine.structures import BaseDataElement, PixelData
+    head = build(dict(type='PointmapHead', in_channels=8, upsample_channels=(4, 4, 4, 4), conv_out_channels=(4, ),
+                      conv_kernel_sizes=(3, ), scale_conv_out_channels=(4, 4), scale_conv_kernel_sizes=(1, 1),
+                      scale_final_layer=(16, 4, 1),
+                      loss_decode=[dict(type='PixelRegressionLoss', mode='l1'), dict(type='ScaleL1Loss')]))
+    g = torch.Generator().manual_seed(0)
+    pointmap, gt = torch.rand(2, 3, 4, 4, generator=g), torch.rand(2, 3, 8, 8, generator=g)
+    scale = torch.tensor([[2.0], [3.0]])
+    head.forward = lambda feats: (pointmap, scale)
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[:, :, 2:6, 1:7] = 1
+    samples = [BaseDataElement(gt_pointmap=PixelData(data=gt[b]), gt_mask=PixelData(data=mask[b]),
+                               metainfo=dict(gt_scale=s)) for b, s in enumerate((2.5, 1.0))]
+    losses = head.loss(torch.zeros(2, 8, 8, 8), samples)
+    assert list(losses) == ['loss_pixel', 'loss_scale']
+    assert losses['loss_scale'].item() == pytest.approx((0.5 + 2.0) / 2)
+    up = torch.nn.functional.interpolate(pointmap, size=(8, 8), mode='bilinear', align_corners=False)
+    l1 = (up - gt).abs().mean(1)[:, 2:6, 1:7]  # mean over xyz, person pixels only
+    assert losses['loss_pixel'].item() == pytest.approx(l1.mean().item(), rel=1e-5)

@@ -163,7 +163,7 @@ def test_codec_round_trip_to_image_coordinates(codec_type):
 
 
 def test_flip_heatmaps_back_on_known_maps():
-    from sapiens2.models.estimators.topdown_pose_estimator import flip_heatmaps_back
+    from sapiens2.models.heads.pose_heatmap_head import flip_heatmaps_back
     with open(osp.join(METAINFO, 'keypoints308.json')) as f:
         flip_indices = json.load(f)['flip_indices']
     H, W = 8, 6
@@ -180,7 +180,7 @@ def test_flip_heatmaps_back_on_known_maps():
 def test_flip_test_on_a_mirror_equivariant_network():
     """A head whose heatmaps follow the input mirror (channel k = image intensity for k in a swap-closed set)
     predicts the same with and without the flip test; a non-equivariant one changes by the exact average."""
-    from sapiens2.models.estimators.topdown_pose_estimator import flip_heatmaps_back
+    from sapiens2.models.heads.pose_heatmap_head import flip_heatmaps_back
     model = _tiny_estimator('BatchedUDPHeatmap')
     with open(osp.join(METAINFO, 'keypoints308.json')) as f:
         flip_indices = json.load(f)['flip_indices']

@@ -102,3 +102,28 @@ def test_keypoint_ohkm_loss_by_hand():
     assert full.item() == pytest.approx(ohkm.mean().item(), rel=1e-5)
     with pytest.raises(ValueError, match='topk'):
         KeypointOHKMMSELoss(topk=6)(pred, target, weight)
+
+
+def test_pose_head_loss_gathers_targets_and_sums_its_losses_by_name():
+    """``PoseHeatmapHead.loss`` (what the estimator's loss is): targets from the samples' ``gt_fields`` /
+    ``gt_instance_labels``, one entry per ``loss_name``, each equal to the hand value."""
+    import sapiens2.models  # noqa: F401
+    from mmengine.structures import InstanceData, PixelData
+    from mmpose.structures import PoseDataSample
+    from sapiens2.registry import MODELS
+    pred, target, weight, plain, ohkm = _hand_losses()
+    head = MODELS.build(dict(type='PoseHeatmapHead', in_channels=4, out_channels=5, deconv_out_channels=(4, ),
+                             deconv_kernel_sizes=(4, ), conv_out_channels=(4, ), conv_kernel_sizes=(1, ),
+                             loss_decode=[dict(type='KeypointMSELoss', loss_weight=10.0),
+                                          dict(type='KeypointOHKMMSELoss', topk=2, loss_name='loss_ohkm')]))
+    head.forward = lambda feats: pred
+    samples = [PoseDataSample(gt_fields=PixelData(heatmaps=target[b]),
+                              gt_instance_labels=InstanceData(keypoint_weights=weight[b:b + 1])) for b in range(2)]
+    losses = head.loss(torch.zeros(2, 4, 2, 2), samples)
+    assert set(losses) == {'loss_kpt', 'loss_ohkm'}
+    assert losses['loss_kpt'].item() == pytest.approx(10.0 * plain.sum().item() / (2 * 5), rel=1e-5)
+    expected = sum(sum(sorted(ohkm[b].tolist(), reverse=True)[:2]) / 2 for b in range(2)) / 2
+    assert losses['loss_ohkm'].item() == pytest.approx(expected, rel=1e-5)
+    head.loss_decode = torch.nn.ModuleList()
+    with pytest.raises(ValueError, match='PoseHeatmapHead: loss_decode is empty'):
+        head.loss(torch.zeros(2, 4, 2, 2), samples)

@@ -20,13 +20,14 @@ import sys
 import time
 
 import numpy as np
-import torch
 
-from sapiens2.deployment.bench import median_time as timeit
-from sapiens2.models.pretrain import Sapiens2Pretrainer
-from sapiens2.utils.complexity import build_model, get_backbone, input_shape, load_config, profile_model, run_forward
+# torch, MMEngine and the sapiens2 modules built on them are imported inside the functions, after argument parsing
+DTYPE_NAMES = dict(fp32='float32', bf16='bfloat16')  # --dtype -> torch dtype attribute
 
-DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
+
+def torch_dtype(name: str):
+    import torch
+    return getattr(torch, DTYPE_NAMES[name])
 # glibc hands every large freed block back to the OS, so each new activation tensor page-faults its memory in
 # again: on CPU that costs more than the elementwise ops themselves (10x on bf16 casts). Keep freed memory in the
 # heap instead (the same effect as running with jemalloc / tcmalloc).
@@ -36,6 +37,9 @@ MALLOC_ENV = dict(MALLOC_MMAP_THRESHOLD_='33554432', MALLOC_TRIM_THRESHOLD_='100
 
 def matmul_rate(dtype, n: int = 2048, iters: int = 5) -> float:
     """FLOP/s of an n x n x n matmul (2n³ FLOPs) in ``dtype``."""
+    import torch
+
+    from sapiens2.deployment.bench import median_time as timeit
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     return 2 * n ** 3 / timeit(lambda: a @ b, iters)
 
@@ -43,6 +47,9 @@ def matmul_rate(dtype, n: int = 2048, iters: int = 5) -> float:
 def masked_forward(backbone, x, mask_ratio: float, generator):
     """The MAE student encoder (:meth:`Sapiens2Pretrainer.encode`) on a random (1 - mask_ratio) share of the tokens
     per sample (after the 4K tokenizer, which then runs on the kept windows only); returns [B, prefix + kept, C]."""
+    import torch
+
+    from sapiens2.models.pretrain import Sapiens2Pretrainer
     B, h, w = x.shape[0], x.shape[-2] // backbone.input_divisor, x.shape[-1] // backbone.input_divisor
     keep = max(1, int(round(h * w * (1 - mask_ratio))))
     ids_keep = torch.rand(B, h * w, generator=generator).argsort(1)[:, :keep].sort(1).values  # [B, keep]
@@ -50,8 +57,13 @@ def masked_forward(backbone, x, mask_ratio: float, generator):
 
 
 def bench_model(args):
+    import torch
+
+    from sapiens2.deployment.bench import median_time as timeit
+    from sapiens2.utils.complexity import (build_model, get_backbone, input_shape, load_config, profile_model,
+                                           run_forward)
     cfg = load_config(args.config)
-    dtype = DTYPES[args.dtype]
+    dtype = torch_dtype(args.dtype)
     H, W = input_shape(cfg, args.shape)
     torch.manual_seed(0)
     rate = matmul_rate(dtype)
@@ -104,10 +116,13 @@ def _backbone_only(cfg):
 
 def tokenizer_peak(args):
     """Child process: peak RSS growth (MiB) of one no-grad forward of the backbone with the 4K tokenizer."""
+    import torch
+
+    from sapiens2.utils.complexity import build_model, get_backbone, load_config
     cfg = load_config(args.config)
     H, W = args.tokenizer_peak
-    backbone = get_backbone(build_model(cfg, use_tokenizer=True)).to(DTYPES[args.dtype]).eval()
-    x = torch.randn(1, 3, H, W, dtype=DTYPES[args.dtype])
+    backbone = get_backbone(build_model(cfg, use_tokenizer=True)).to(torch_dtype(args.dtype)).eval()
+    x = torch.randn(1, 3, H, W, dtype=torch_dtype(args.dtype))
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.inference_mode():
         backbone(x)
@@ -128,9 +143,11 @@ def bench_tokenizer_memory(args):
 
 
 def bench_decode(args):
+    import torch
     from mmpose.codecs import UDPHeatmap
 
     from sapiens2.codecs import BatchedUDPHeatmap
+    from sapiens2.deployment.bench import median_time as timeit
     B, K = args.batch, 308
     kwargs = dict(input_size=(768, 1024), heatmap_size=(192, 256), sigma=6, blur_kernel_size=11)
     ref, ours = UDPHeatmap(**kwargs), BatchedUDPHeatmap(**kwargs)
@@ -153,7 +170,10 @@ def bench_decode(args):
 def bench_backends(args):
     """--backends: images/s of each backend and dtype for the backbone and the full model (random weights, a real
     image as input), ratios to eager fp32 and output differences; see sapiens2/deployment/bench.py."""
+    import torch
+
     from sapiens2.deployment.bench import bench_backends as run, format_rows
+    from sapiens2.utils.complexity import build_model, get_backbone, input_shape, load_config
     cfg = load_config(args.config)
     H, W = input_shape(cfg, args.shape)
     torch.manual_seed(0)
@@ -176,7 +196,7 @@ def parse_args():
     parser.add_argument('config', nargs='?')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32')
+    parser.add_argument('--dtype', choices=sorted(DTYPE_NAMES), default='fp32')
     parser.add_argument('--train', action='store_true', help='also time forward + backward')
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--mask-ratio', type=float, default=0.0, help='also time the masked (MAE) encoder')
@@ -187,7 +207,7 @@ def parse_args():
     parser.add_argument('--backends', nargs='+', metavar='B',
                         help='inference backends side by side (eager compile onnxruntime int8-ort int8-torch, '
                              'sapiens2/deployment/bench.py); --dtypes fp32 bf16 for eager / compile')
-    parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=sorted(DTYPES))
+    parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=sorted(DTYPE_NAMES))
     parser.add_argument('--rows', nargs='+', default=['backbone', 'full'], choices=['backbone', 'full'],
                         help='--backends: time the backbone and/or the full model')
     parser.add_argument('--out', help='also write the results as JSON here')

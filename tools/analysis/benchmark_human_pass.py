@@ -19,11 +19,9 @@ import sys
 import tempfile
 import time
 
-import torch
-
+# light at import (no torch): torch and the models load in main(), after argument parsing
 from sapiens2.apis.detection import Detections, FileBoxes, TorchvisionPersonDetector
 from sapiens2.apis.human_pass import TASK_CONFIGS, PassSpec, build_models, check_tasks, process_frames
-from sapiens2.utils.media import FrameSource
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # as tools/analysis/benchmark.py: keep freed memory in the heap (glibc otherwise page-faults every activation in
@@ -73,7 +71,9 @@ def main():
     args = p.parse_args()
     if not args.system_malloc and any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
         os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC_ENV})
+    import torch
 
+    from sapiens2.utils.media import FrameSource
     tasks = check_tasks(args.tasks.split(','))
     configs = {t: (osp.join(REPO, TINY_CONFIGS[t]) if args.size == 'tiny' else TASK_CONFIGS[t].format(size=args.size))
                for t in tasks}

@@ -26,9 +26,7 @@ import time
 
 from sapiens2.apis.demo_options import add_pose_output_args, add_track_args, finish_options
 from sapiens2.apis.detection import add_detector_args
-from sapiens2.apis.human_pass import (TASK_CONFIGS, TASKS, PassSpec, build_models, check_tasks, finish, process_frames,
-                                      run_workers)
-from sapiens2.utils.media import FrameSource
+from sapiens2.apis.human_pass import TASK_CONFIGS, TASKS, PassSpec, check_tasks
 
 
 def parse_args(argv=None):
@@ -79,6 +77,9 @@ def make_spec(args) -> PassSpec:
 def main(argv=None):
     args = parse_args(argv)
     spec = make_spec(args)
+    # torch / MMEngine load here, after parsing (--help answers at once)
+    from sapiens2.apis.human_pass import build_models, finish, process_frames, run_workers
+    from sapiens2.utils.media import FrameSource
     source_args = dict(path=args.input, sequence=args.sequence, fps=args.fps)
     source = FrameSource(**source_args)
     os.makedirs(args.output, exist_ok=True)

@@ -18,13 +18,9 @@ with track ids (``--track``) and optional One-Euro smoothing (``--smooth``).
 import argparse
 import os
 
-from sapiens2.deployment.cli import accelerate_model, add_backend_args
-from sapiens2.apis.dense_inference import select_device
 from sapiens2.apis.demo_options import add_pose_output_args, add_track_args, finish_options
 from sapiens2.apis.detection import add_detector_args, detector_from_args
-from sapiens2.apis.human_pass import PassSpec, finish, process_frames
-from sapiens2.apis.pose_inference import init_pose_model
-from sapiens2.utils.media import FrameSource
+from sapiens2.deployment.cli import accelerate_model, add_backend_args
 
 
 def parse_args():
@@ -48,6 +44,11 @@ def parse_args():
 
 def main():
     args = parse_args()
+    # torch / MMEngine load here, after parsing (--help answers at once)
+    from sapiens2.apis.human_pass import PassSpec, finish, process_frames
+    from sapiens2.apis.inference import select_device
+    from sapiens2.apis.pose_inference import init_pose_model
+    from sapiens2.utils.media import FrameSource
     device = select_device(args.device)
     model = init_pose_model(args.config, args.checkpoint, device=device, flip_test=args.flip_test)
     model = accelerate_model(model, args.backend, args.dtype, args.quantize)

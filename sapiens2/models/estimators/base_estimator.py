@@ -8,7 +8,9 @@ from sapiens2.registry import MODELS
 
 
 class BaseEstimator(BaseModel):
-    """``backbone`` (featmap output) + ``decode_head``; subclasses implement :meth:`loss` and :meth:`predict`.
+    """``backbone`` (featmap output) + ``decode_head``, composed as in mmpose's estimators: :meth:`loss` is the
+    head's ``loss(feats, data_samples, train_cfg)``; subclasses implement :meth:`predict` (the head's
+    ``predict(feats, data_samples, test_cfg)``, then the mapping back to the image).
 
     Args:
         backbone (dict): backbone config (``out_type='featmap'``).
@@ -56,8 +58,9 @@ class BaseEstimator(BaseModel):
             return self.decode_head(self.extract_feat(inputs))
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
-    def loss(self, inputs, data_samples) -> dict:
-        raise NotImplementedError(f'{type(self).__name__} must implement loss()')
+    def loss(self, inputs: torch.Tensor, data_samples) -> dict:
+        """Images [B, 3, H, W] + data samples with targets -> ``{loss_name: loss}`` of ``decode_head.loss``."""
+        return self.decode_head.loss(self.extract_feat(inputs), data_samples, train_cfg=self.train_cfg)
 
     def predict(self, inputs, data_samples):
         raise NotImplementedError(f'{type(self).__name__} must implement predict()')

@@ -19,16 +19,8 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 
 from sapiens2.registry import MODELS
-from ..losses.regression_losses import ScaleL1Loss
+from ..heads.resize import resize_like
 from .base_estimator import BaseEstimator
-
-
-def resize_like(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Bilinear resize of [B, C, h, w] to size (H, W) (no-op when equal)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
-
 
 # the released pointmap demo's smoothing before an upsampling resize: a 3×3 Gaussian (σ 0.8), 4 passes
 RELEASE_UPSAMPLE_SMOOTHING = dict(kernel_size=3, sigma=0.8, iters=4)
@@ -59,30 +51,13 @@ def invert_test_resize(pred: torch.Tensor, metainfo: dict, upsample_smoothing: O
     return resize_like(pred[None], ori[:2])[0]
 
 
-class _DenseLossMixin:
-
-    def _sum_losses(self, items) -> dict:
-        losses = {}
-        for loss_module, args in items:
-            name = getattr(loss_module, 'loss_name', type(loss_module).__name__)
-            losses[name] = losses.get(name, 0) + loss_module(*args)
-        if not losses:
-            raise ValueError(f'{type(self).__name__}: decode_head.loss_decode is empty, nothing to train')
-        return losses
-
-
 @MODELS.register_module()
-class SegEstimator(_DenseLossMixin, BaseEstimator):
-    """Body-part segmentation: logits are upsampled (bilinear) to the label size for the losses."""
-
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
-        logits = self.decode_head(self.extract_feat(inputs))
-        labels = torch.stack([ds.gt_sem_seg.data for ds in data_samples])[:, 0].long().to(logits.device)
-        logits = resize_like(logits, labels.shape[-2:])
-        return self._sum_losses((m, (logits, labels)) for m in self.decode_head.loss_decode)
+class SegEstimator(BaseEstimator):
+    """Body-part segmentation: ``decode_head.loss`` on the labels; the predicted logits are upsampled (bilinear) to
+    the input and mapped back to the original image."""
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        logits = self.decode_head(self.extract_feat(inputs))
+        logits = self.decode_head.predict(self.extract_feat(inputs), data_samples, self.test_cfg)
         logits = resize_like(logits, inputs.shape[-2:])
         for ds, lg in zip(data_samples, logits):
             lg = invert_test_resize(lg, ds.metainfo)
@@ -92,28 +67,19 @@ class SegEstimator(_DenseLossMixin, BaseEstimator):
 
 
 @MODELS.register_module()
-class DenseEstimator(_DenseLossMixin, BaseEstimator):
-    """Per-pixel regression (``task`` 'normal' or 'albedo'); normals are unit-normalised in ``predict``."""
+class DenseEstimator(BaseEstimator):
+    """Per-pixel regression (``task`` 'normal' or 'albedo', the ``task`` of the head); normals are unit-normalised
+    in ``predict``."""
 
     def __init__(self, *args, task: str = 'normal', **kwargs):
         super().__init__(*args, **kwargs)
         if task not in ('normal', 'albedo', 'pointmap'):
             raise ValueError(f"task must be 'normal', 'albedo' or 'pointmap', got {task!r}")
+        head_task = getattr(self.decode_head, 'task', None)
+        if head_task is not None and head_task != task:
+            raise ValueError(f'{type(self).__name__}: task={task!r} but decode_head {type(self.decode_head).__name__} '
+                             f'predicts {head_task!r}')
         self.task = task
-
-    def _targets(self, data_samples, device):
-        gt = torch.stack([getattr(ds, f'gt_{self.task}').data for ds in data_samples]).float().to(device)
-        masks = [ds.gt_mask.data if 'gt_mask' in ds else torch.ones_like(gt[0, :1]) for ds in data_samples]
-        return gt, torch.stack(masks).to(device)
-
-    def _dense_losses(self, pred, data_samples, extra=()):
-        gt, mask = self._targets(data_samples, pred.device)
-        pred = resize_like(pred, gt.shape[-2:])
-        items = [(m, (pred, gt, mask)) for m in self.decode_head.loss_decode if not isinstance(m, ScaleL1Loss)]
-        return self._sum_losses(items + list(extra))
-
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
-        return self._dense_losses(self.decode_head(self.extract_feat(inputs)), data_samples)
 
     def _finish(self, pred: torch.Tensor, ds, scale_factor: float = 1.0, upsample_smoothing: Optional[dict] = None):
         if self.task == 'normal':  # unit length at the network resolution (as the released demo), then mapped back
@@ -124,7 +90,8 @@ class DenseEstimator(_DenseLossMixin, BaseEstimator):
         setattr(ds, f'pred_{self.task}', PixelData(data=pred * scale_factor))
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        pred = resize_like(self.decode_head(self.extract_feat(inputs)), inputs.shape[-2:])
+        pred = self.decode_head.predict(self.extract_feat(inputs), data_samples, self.test_cfg)
+        pred = resize_like(pred, inputs.shape[-2:])
         for ds, p in zip(data_samples, pred):
             self._finish(p, ds)
         return data_samples
@@ -132,7 +99,7 @@ class DenseEstimator(_DenseLossMixin, BaseEstimator):
 
 @MODELS.register_module()
 class PointmapEstimator(DenseEstimator):
-    """Canonical pointmap + scale. ``ScaleL1Loss`` entries of ``loss_decode`` take (scale, ``gt_scale``).
+    """Canonical pointmap + scale (``PointmapHead``: its ``loss`` gives the ``ScaleL1Loss`` entries the scale).
 
     In ``predict`` a letterbox resize by ``s`` (metainfo ``letterbox_scale``) multiplied fx by s, so the canonical
     pointmap and the scale of the original image are the network's × s; ``pred_scale`` is stored in the metainfo.
@@ -146,14 +113,8 @@ class PointmapEstimator(DenseEstimator):
         super().__init__(*args, task=task, **kwargs)
         self.test_cfg.setdefault('upsample_smoothing', dict(RELEASE_UPSAMPLE_SMOOTHING))
 
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
-        pointmap, scale = self.decode_head(self.extract_feat(inputs))
-        gt_scale = scale.new_tensor([float(ds.metainfo.get('gt_scale', float('nan'))) for ds in data_samples])
-        extra = [(m, (scale, gt_scale)) for m in self.decode_head.loss_decode if isinstance(m, ScaleL1Loss)]
-        return self._dense_losses(pointmap, data_samples, extra)
-
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        pointmap, scale = self.decode_head(self.extract_feat(inputs))
+        pointmap, scale = self.decode_head.predict(self.extract_feat(inputs), data_samples, self.test_cfg)
         pointmap = resize_like(pointmap, inputs.shape[-2:])
         for ds, p, s in zip(data_samples, pointmap, scale[:, 0]):
             factor = float(ds.metainfo.get('letterbox_scale', 1.0))

@@ -10,19 +10,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.structures import InstanceData, PixelData
+from mmengine.structures import BaseDataElement, InstanceData, PixelData
 
 from sapiens2.registry import KEYPOINT_CODECS, MODELS
 from .base_estimator import BaseEstimator
-
-
-def flip_heatmaps_back(heatmaps: torch.Tensor, flip_indices: Sequence[int]) -> torch.Tensor:
-    """Heatmaps predicted on the horizontally flipped crop [B, K, h, w] -> heatmaps of the original crop: mirror
-    along width, then channel k takes the map of its swap partner ``flip_indices[k]`` (no shift, docs/data_conventions.md §4)."""
-    if len(flip_indices) != heatmaps.shape[1]:
-        raise ValueError(f'flip_indices has {len(flip_indices)} entries but the heatmaps have {heatmaps.shape[1]} '
-                         'channels')
-    return heatmaps.flip(-1)[:, list(flip_indices)]
 
 
 @MODELS.register_module()
@@ -32,8 +23,9 @@ class TopdownPoseEstimator(BaseEstimator):
             ``BatchedUDPHeatmap``); decodes heatmaps to keypoints in crop-input pixels.
         test_cfg: ``flip_test`` (bool, default True), ``output_heatmaps`` (bool, default False).
 
-    ``flip_indices`` for the flip test come from each sample's metainfo (set by mmpose's pipeline from the dataset
-    metainfo).
+    Training is the head's ``loss`` (:class:`BaseEstimator`); ``predict`` runs the head's ``predict`` (with the flip
+    test, whose ``flip_indices`` come from the samples' metainfo, set by mmpose's pipeline from the dataset
+    metainfo), decodes with the codec and maps the keypoints back to the image (:meth:`_to_image`).
     """
 
     TEST_CFG_KEYS = ('flip_test', 'output_heatmaps')
@@ -44,31 +36,18 @@ class TopdownPoseEstimator(BaseEstimator):
                          test_cfg=test_cfg, init_cfg=init_cfg)
         self.codec = KEYPOINT_CODECS.build(codec)
 
-    # ---------------------------------------------------------------- training
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
-        heatmaps = self.decode_head(self.extract_feat(inputs))
-        target = torch.stack([ds.gt_fields.heatmaps for ds in data_samples]).to(heatmaps)
-        weights = torch.cat([torch.as_tensor(ds.gt_instance_labels.keypoint_weights) for ds in data_samples])
-        weights = weights.to(heatmaps)
-        if target.shape != heatmaps.shape:
-            raise ValueError(f'target heatmaps {tuple(target.shape)} != predicted {tuple(heatmaps.shape)}: the codec '
-                             'heatmap_size must be the input size / 4')
-        losses = {}
-        for loss_module in self.decode_head.loss_decode:
-            name = getattr(loss_module, 'loss_name', type(loss_module).__name__)
-            losses[name] = losses.get(name, 0) + loss_module(heatmaps, target, weights)
-        if not losses:
-            raise ValueError('TopdownPoseEstimator: decode_head.loss_decode is empty, nothing to train')
-        return losses
-
     # --------------------------------------------------------------- inference
     def predict_heatmaps(self, inputs: torch.Tensor, flip_indices: Optional[Sequence[int]] = None) -> torch.Tensor:
-        """Crops [B, 3, H, W] -> heatmaps [B, K, h, w]; with ``flip_indices`` the flip-test average."""
-        heatmaps = self.decode_head(self.extract_feat(inputs))
-        if flip_indices is not None:
-            flipped = self.decode_head(self.extract_feat(inputs.flip(-1)))
-            heatmaps = 0.5 * (heatmaps + flip_heatmaps_back(flipped, flip_indices))
-        return heatmaps
+        """Crops [B, 3, H, W] -> heatmaps [B, K, h, w] (``decode_head.predict``); with ``flip_indices`` the
+        flip-test average."""
+        sample = BaseDataElement(metainfo=dict(flip_indices=flip_indices))
+        return self._head_predict(inputs, [sample], flip_indices is not None)
+
+    def _head_predict(self, inputs: torch.Tensor, data_samples: List, flip_test: bool) -> torch.Tensor:
+        feats = self.extract_feat(inputs)
+        if flip_test:  # mmpose's convention: the head gets (feats, feats of the flipped crops)
+            feats = (feats, self.extract_feat(inputs.flip(-1)))
+        return self.decode_head.predict(feats, data_samples, dict(self.test_cfg, flip_test=flip_test))
 
     def decode(self, heatmaps: torch.Tensor) -> Tuple[np.ndarray, np.ndarray]:
         """Heatmaps [B, K, h, w] -> (keypoints [B, K, 2] in crop-input pixels, scores [B, K]) through the codec
@@ -83,13 +62,7 @@ class TopdownPoseEstimator(BaseEstimator):
         return keypoints.reshape(len(heatmaps), -1, 2), scores.reshape(len(heatmaps), -1)
 
     def predict(self, inputs: torch.Tensor, data_samples: List) -> List:
-        flip_indices = None
-        if self.test_cfg.get('flip_test', True):
-            flip_indices = data_samples[0].metainfo.get('flip_indices')
-            if flip_indices is None:
-                raise ValueError('flip_test is on but the data samples carry no metainfo flip_indices (set them in '
-                                 'the dataset metainfo or turn test_cfg.flip_test off)')
-        heatmaps = self.predict_heatmaps(inputs, flip_indices)
+        heatmaps = self._head_predict(inputs, data_samples, bool(self.test_cfg.get('flip_test', True)))
         keypoints, scores = self.decode(heatmaps)
         for i, ds in enumerate(data_samples):
             ds.pred_instances = self._to_image(keypoints[i], scores[i], ds)

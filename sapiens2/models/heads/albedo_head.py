@@ -8,4 +8,5 @@ from .dense_regression_head import DenseRegressionHead
 class AlbedoHead(DenseRegressionHead):
     """featmap [B, C, h, w] -> albedo [B, 3, 16h, 16w] (RGB in [0, 1] when trained so; no output activation)."""
     final_layer_name = 'conv_albedo'
+    task = 'albedo'
     norm_layer = staticmethod(RMSNorm2d)

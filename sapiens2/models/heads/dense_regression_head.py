@@ -2,15 +2,20 @@
 
 ``input_conv`` (3×3 conv, norm, SiLU) -> 4 × ``upsample_blocks`` (3×3 conv to 4·out, PixelShuffle(2), norm, SiLU)
 -> ``conv_layers`` (3×3 conv, norm, SiLU per entry) -> a final 1×1 conv to ``out_channels`` named by the subclass.
+
+The head computes its own losses (:meth:`DenseRegressionHead.loss`: the prediction resized to the target
+``gt_<task>`` and compared on the ``gt_mask`` pixels) and its test-time prediction (:meth:`DenseRegressionHead.predict`,
+at the network resolution); ``DenseEstimator`` maps that back to the image.
 """
-from typing import Callable, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
 from torch import nn
 
-from ..losses.loss_list import build_losses
+from ..losses.loss_list import build_losses, sum_losses
 from .conv_stacks import build_conv_layers, instance_norm
+from .resize import resize_like
 
 
 def build_upsample_blocks(in_channels: int, out_channels: Sequence[int],
@@ -37,6 +42,7 @@ class DenseRegressionHead(BaseModule):
     forward: featmap [B, C, h, w] -> [B, out_channels, h·2^n, w·2^n] (no output activation).
     """
     final_layer_name = 'conv_out'
+    task: Optional[str] = None  # the subclass's target: data samples carry ``gt_<task>`` (and optionally ``gt_mask``)
     norm_layer: Callable[[int], nn.Module] = staticmethod(instance_norm)
 
     def __init__(self, in_channels: int, upsample_channels: Sequence[int], conv_out_channels: Sequence[int],
@@ -62,3 +68,26 @@ class DenseRegressionHead(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_dense(x)
+
+    def targets(self, data_samples: Sequence, device) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Data samples -> (``gt_<task>`` [B, 3, H, W] float, ``gt_mask`` [B, 1, H, W]; all ones when absent)."""
+        if self.task is None:
+            raise NotImplementedError(f'{type(self).__name__}: set the class attribute `task` (the gt_<task> target)')
+        gt = torch.stack([getattr(ds, f'gt_{self.task}').data for ds in data_samples]).float().to(device)
+        masks = [ds.gt_mask.data if 'gt_mask' in ds else torch.ones_like(gt[0, :1]) for ds in data_samples]
+        return gt, torch.stack(masks).to(device)
+
+    def pixel_loss_calls(self, pred: torch.Tensor, data_samples: Sequence, losses: Sequence[nn.Module]) -> List:
+        """(loss, (pred resized to the target, target, mask)) for each of ``losses`` (see :func:`sum_losses`)."""
+        gt, mask = self.targets(data_samples, pred.device)
+        pred = resize_like(pred, gt.shape[-2:])
+        return [(m, (pred, gt, mask)) for m in losses]
+
+    def loss(self, feats: torch.Tensor, data_samples: Sequence, train_cfg: Optional[dict] = None) -> dict:
+        """featmap [B, C, h, w] and data samples with ``gt_<task>`` / ``gt_mask`` -> ``{loss_name: loss}``."""
+        calls = self.pixel_loss_calls(self.forward(feats), data_samples, self.loss_decode)
+        return sum_losses(calls, type(self).__name__)
+
+    def predict(self, feats: torch.Tensor, data_samples: Optional[Sequence] = None, test_cfg: Optional[dict] = None):
+        """featmap [B, C, h, w] -> the prediction at the network resolution (as :meth:`forward`)."""
+        return self.forward(feats)

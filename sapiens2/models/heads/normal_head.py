@@ -7,3 +7,4 @@ from .dense_regression_head import DenseRegressionHead
 class NormalHead(DenseRegressionHead):
     """featmap [B, C, h, w] -> normals [B, 3, 16h, 16w] (normalise to unit length downstream)."""
     final_layer_name = 'conv_normal'
+    task = 'normal'

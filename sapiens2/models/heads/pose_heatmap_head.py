@@ -1,13 +1,27 @@
-"""Top-down pose heatmap head (docs/architecture.md §2.1): deconv stack -> 1×1 conv stack -> ``conv_pose`` heatmaps."""
-from typing import Sequence
+"""Top-down pose heatmap head (docs/architecture.md §2.1): deconv stack -> 1×1 conv stack -> ``conv_pose`` heatmaps.
+
+As mmpose's ``HeatmapHead``, the head computes its own losses (:meth:`PoseHeatmapHead.loss`) and its test-time
+heatmaps with the flip test (:meth:`PoseHeatmapHead.predict`); decoding to keypoints (the codec) and the mapping to
+image pixels stay in ``TopdownPoseEstimator``.
+"""
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
 from torch import nn
 
 from sapiens2.registry import MODELS
-from ..losses.loss_list import build_losses
+from ..losses.loss_list import build_losses, sum_losses
 from .conv_stacks import build_conv_layers, build_deconv_layers
+
+
+def flip_heatmaps_back(heatmaps: torch.Tensor, flip_indices: Sequence[int]) -> torch.Tensor:
+    """Heatmaps predicted on the horizontally flipped crop [B, K, h, w] -> heatmaps of the original crop: mirror
+    along width, then channel k takes the map of its swap partner ``flip_indices[k]`` (no shift, docs/data_conventions.md §4)."""
+    if len(flip_indices) != heatmaps.shape[1]:
+        raise ValueError(f'flip_indices has {len(flip_indices)} entries but the heatmaps have {heatmaps.shape[1]} '
+                         'channels')
+    return heatmaps.flip(-1)[:, list(flip_indices)]
 
 
 @MODELS.register_module()
@@ -38,3 +52,31 @@ class PoseHeatmapHead(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv_pose(self.conv_layers(self.deconv_layers(x)))
+
+    def loss(self, feats: torch.Tensor, data_samples: Sequence, train_cfg: Optional[dict] = None) -> dict:
+        """featmap [B, C, h, w] and mmpose ``PoseDataSample`` s with ``gt_fields.heatmaps`` [K, H, W] and
+        ``gt_instance_labels.keypoint_weights`` [1, K] -> ``{loss_name: loss}`` of ``loss_decode``."""
+        heatmaps = self.forward(feats)
+        target = torch.stack([ds.gt_fields.heatmaps for ds in data_samples]).to(heatmaps)
+        weights = torch.cat([torch.as_tensor(ds.gt_instance_labels.keypoint_weights) for ds in data_samples])
+        weights = weights.to(heatmaps)
+        if target.shape != heatmaps.shape:
+            raise ValueError(f'target heatmaps {tuple(target.shape)} != predicted {tuple(heatmaps.shape)}: the codec '
+                             'heatmap_size must be the input size / 4')
+        return sum_losses(((m, (heatmaps, target, weights)) for m in self.loss_decode), type(self).__name__)
+
+    def predict(self, feats: Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]], data_samples: Sequence,
+                test_cfg: Optional[dict] = None) -> torch.Tensor:
+        """featmap [B, C, h, w] -> heatmaps [B, K, H, W] at the network resolution. With ``test_cfg.flip_test``
+        ``feats`` is the pair (featmap, featmap of the horizontally flipped crops), as in mmpose's ``HeatmapHead``,
+        and the result is the average with the flipped-back heatmaps; the ``flip_indices`` are those of the data
+        samples' metainfo (set by mmpose's pipeline from the dataset metainfo)."""
+        if not (test_cfg or {}).get('flip_test', False):
+            return self.forward(feats)
+        if not (isinstance(feats, (tuple, list)) and len(feats) == 2):
+            raise ValueError('PoseHeatmapHead.predict: flip_test needs feats = (featmap, flipped featmap)')
+        flip_indices = data_samples[0].metainfo.get('flip_indices') if data_samples else None
+        if flip_indices is None:
+            raise ValueError('flip_test is on but the data samples carry no metainfo flip_indices (set them in the '
+                             'dataset metainfo or turn test_cfg.flip_test off)')
+        return 0.5 * (self.forward(feats[0]) + flip_heatmaps_back(self.forward(feats[1]), flip_indices))

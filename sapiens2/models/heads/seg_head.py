@@ -1,13 +1,18 @@
-"""Body-part segmentation head (docs/architecture.md §2.2): deconv stack -> 1×1 conv stack -> ``conv_seg`` logits."""
-from typing import Sequence
+"""Body-part segmentation head (docs/architecture.md §2.2): deconv stack -> 1×1 conv stack -> ``conv_seg`` logits.
+
+The head computes its own losses (:meth:`SegHead.loss`, logits resized to the labels) and its test-time logits
+(:meth:`SegHead.predict`, at the network resolution); ``SegEstimator`` maps those back to the image.
+"""
+from typing import Optional, Sequence
 
 import torch
 from mmengine.model import BaseModule
 from torch import nn
 
 from sapiens2.registry import MODELS
-from ..losses.loss_list import build_losses
+from ..losses.loss_list import build_losses, sum_losses
 from .conv_stacks import build_conv_layers, build_deconv_layers
+from .resize import resize_like
 
 
 @MODELS.register_module()
@@ -36,3 +41,16 @@ class SegHead(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv_seg(self.conv_layers(self.deconv_layers(x)))
+
+    def loss(self, feats: torch.Tensor, data_samples: Sequence, train_cfg: Optional[dict] = None) -> dict:
+        """featmap [B, C, h, w] and mmseg ``SegDataSample`` s with ``gt_sem_seg`` [1, H, W] -> ``{loss_name: loss}``
+        of ``loss_decode`` on the logits resized (bilinear) to the labels [B, H, W]."""
+        logits = self.forward(feats)
+        labels = torch.stack([ds.gt_sem_seg.data for ds in data_samples])[:, 0].long().to(logits.device)
+        logits = resize_like(logits, labels.shape[-2:])
+        return sum_losses(((m, (logits, labels)) for m in self.loss_decode), type(self).__name__)
+
+    def predict(self, feats: torch.Tensor, data_samples: Optional[Sequence] = None,
+                test_cfg: Optional[dict] = None) -> torch.Tensor:
+        """featmap [B, C, h, w] -> logits [B, num_classes, h·2^n, w·2^n] (the network resolution)."""
+        return self.forward(feats)
