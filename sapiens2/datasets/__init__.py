@@ -3,6 +3,7 @@ from .coco_wholebody308_dataset import CocoWholeBody308Dataset
 from .dense_folder_dataset import DenseFolderDataset
 from .image_folder_dataset import ImageFolderDataset
 from .keypoints308_dataset import Keypoints308Dataset
+from .matting_dataset import MattingDataset
 from .normal_dataset import NormalDataset
 from .pointmap_dataset import PointmapDataset
 from .seg_dataset import SegDataset
@@ -10,5 +11,5 @@ from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'AlbedoDataset', 'CocoWholeBody308Dataset', 'DenseFolderDataset', 'ImageFolderDataset', 'Keypoints308Dataset',
-    'NormalDataset', 'PointmapDataset', 'SegDataset'
+    'MattingDataset', 'NormalDataset', 'PointmapDataset', 'SegDataset'
 ]

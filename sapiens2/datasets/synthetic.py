@@ -7,7 +7,11 @@ assigned by position on the ellipsoid (seg29 ids, left/right as seen by the pers
 colour with a smooth texture, the shading is Lambertian with an ambient term, and image = albedo × shading.
 
 Written folder formats (see the dataset classes): ``seg/{images,masks}``, ``normal/{rgb,normal,mask}``,
-``pointmap/{rgb,depth,mask,camera_intrinsics}``, ``albedo/{rgb,albedo,mask}``.
+``pointmap/{rgb,depth,mask,camera_intrinsics}``, ``albedo/{rgb,albedo,mask}``, ``matting/{images,alphas,foregrounds}``.
+
+Matting samples (:func:`make_synthetic_matting_sample`) are composites instead: a person-like silhouette (head, torso,
+arms, legs) with an anti-aliased, blurred edge as alpha α, a textured foreground colour F, a random smooth
+background B, and image = α·F + (1 − α)·B.
 """
 import os
 import os.path as osp
@@ -76,12 +80,51 @@ def make_synthetic_sample(height: int = 128, width: int = 96, seed: int = 0) -> 
                 shading=shading.astype(np.float32), K=K)
 
 
+def make_synthetic_matting_sample(height: int = 128, width: int = 96, seed: int = 0) -> Dict[str, np.ndarray]:
+    """-> dict(image uint8 H×W×3 RGB, alpha float32 H×W in [0, 1] (soft edge, 0 and 1 away from it), foreground
+    float32 H×W×3 RGB in [0, 1] (defined everywhere, not pre-multiplied), background float32 H×W×3)."""
+    rng = np.random.default_rng(seed)
+    up = 4  # drawn at 4× and area-averaged down: an anti-aliased edge
+    canvas = np.zeros((height * up, width * up), np.uint8)
+    cx, cy = width * up * rng.uniform(0.42, 0.58), height * up * rng.uniform(0.45, 0.55)
+    s = min(width, height / 1.6) * up * rng.uniform(0.8, 1.0)
+    parts = [((0, -0.62), (0.13, 0.15), 0), ((0, -0.15), (0.24, 0.36), 0),  # head, torso: (centre, axes, angle)
+             ((-0.27, -0.12), (0.07, 0.3), -rng.uniform(5, 30)), ((0.27, -0.12), (0.07, 0.3), rng.uniform(5, 30)),
+             ((-0.1, 0.45), (0.08, 0.32), -rng.uniform(0, 8)), ((0.1, 0.45), (0.08, 0.32), rng.uniform(0, 8))]
+    for (dx, dy), (ax, ay), angle in parts:
+        cv2.ellipse(canvas, (int(cx + dx * s), int(cy + dy * s)), (max(1, int(ax * s)), max(1, int(ay * s))), angle,
+                    0, 360, 255, -1)
+    alpha = cv2.resize(canvas.astype(np.float32) / 255, (width, height), interpolation=cv2.INTER_AREA)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.6, 1.5))
+    alpha = np.where(alpha < 0.01, 0, np.where(alpha > 0.99, 1, alpha)).astype(np.float32)
+
+    def smooth_field(base, amplitude, blur):
+        noise = cv2.GaussianBlur(rng.normal(0, 1, (height, width, 3)).astype(np.float32), (0, 0), blur)
+        return np.clip(base + amplitude * noise / (np.abs(noise).max() + 1e-6), 0, 1)
+
+    v = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    top, bottom = rng.uniform(0.2, 0.9, 3), rng.uniform(0.2, 0.9, 3)  # clothes: a vertical colour change
+    foreground = smooth_field(top * (1 - v) + bottom * v, 0.15, 2)
+    background = smooth_field(rng.uniform(0, 1, 3) + np.zeros((height, width, 3)), 0.4, 8)
+    image = alpha[..., None] * foreground + (1 - alpha[..., None]) * background
+    return dict(image=np.clip(np.round(image * 255), 0, 255).astype(np.uint8), alpha=alpha,
+                foreground=foreground.astype(np.float32), background=background.astype(np.float32))
+
+
+def _write_matting_sample(d: str, name: str, sample: Dict[str, np.ndarray]) -> None:
+    cv2.imwrite(osp.join(d, 'images', name + '.png'), cv2.cvtColor(sample['image'], cv2.COLOR_RGB2BGR))
+    cv2.imwrite(osp.join(d, 'alphas', name + '.png'), np.round(sample['alpha'] * 255).astype(np.uint8))
+    fg = np.round(sample['foreground'] * 255).astype(np.uint8)
+    cv2.imwrite(osp.join(d, 'foregrounds', name + '.png'), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
+
+
 def write_synthetic_dataset(root: str, num_samples: int = 8, height: int = 128, width: int = 96, seed: int = 0,
                             tasks: Sequence[str] = ('seg', 'normal', 'pointmap', 'albedo')) -> Dict[str, str]:
     """Write ``num_samples`` samples per task under ``root/<task>/`` in the documented folder formats.
     Returns {task: data_root}."""
     layout = dict(seg=('images', ), normal=('rgb', 'normal', 'mask'),
-                  pointmap=('rgb', 'depth', 'mask', 'camera_intrinsics'), albedo=('rgb', 'albedo', 'mask'))
+                  pointmap=('rgb', 'depth', 'mask', 'camera_intrinsics'), albedo=('rgb', 'albedo', 'mask'),
+                  matting=('images', 'alphas', 'foregrounds'))
     for task in tasks:
         if task not in layout:
             raise ValueError(f'unknown task {task!r}; choose from {sorted(layout)}')
@@ -94,6 +137,9 @@ def write_synthetic_dataset(root: str, num_samples: int = 8, height: int = 128, 
         mask_png = s['mask'] * 255
         for task in tasks:
             d = osp.join(root, task)
+            if task == 'matting':
+                _write_matting_sample(d, name, make_synthetic_matting_sample(height, width, seed * 100003 + i))
+                continue
             if task == 'seg':
                 cv2.imwrite(osp.join(d, 'images', name + '.png'), bgr)
                 cv2.imwrite(osp.join(d, 'masks', name + '.png'), s['seg'])

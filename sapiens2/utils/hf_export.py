@@ -36,6 +36,7 @@ HEAD_ARCHITECTURES = {  # our decode head -> transformers class
     'SegHead': 'Sapiens2ForSemanticSegmentation',
     'NormalHead': 'Sapiens2ForNormalEstimation',
     'PointmapHead': 'Sapiens2ForPointmapEstimation',
+    'MattingHead': 'Sapiens2ForImageMatting',
 }
 TORCH_DTYPE_NAMES = {torch.float32: 'float32', torch.bfloat16: 'bfloat16', torch.float16: 'float16'}
 
@@ -218,7 +219,7 @@ def preprocessor_config(cfg, backbone, task: str) -> dict:
     img_h, img_w = backbone.img_size
     out = dict(image_processor_type='Sapiens2ImageProcessor', do_convert_rgb=True, do_resize=True,
                size=dict(height=img_h, width=img_w), resample=2, do_rescale=True, rescale_factor=1 / 255,
-               do_normalize=True, image_mean=mean, image_std=std, do_pad=task in ('normal', 'pointmap'),
+               do_normalize=True, image_mean=mean, image_std=std, do_pad=task in ('normal', 'pointmap', 'matting'),
                do_center_crop=False, do_reduce_labels=False)
     codec = (cfg.get('model') or {}).get('codec') or cfg.get('codec')
     if task == 'pose' and codec:  # heatmap targets of the processor (training): the codec's stride and sigma
@@ -251,7 +252,7 @@ def build_model(cfg, checkpoint: str, src_prefix: str = ''):
 
 
 TASKS = {'PoseHeatmapHead': 'pose', 'SegHead': 'seg', 'NormalHead': 'normal', 'PointmapHead': 'pointmap',
-         'backbone': 'pretrain'}
+         'MattingHead': 'matting', 'backbone': 'pretrain'}
 
 
 def export(config, checkpoint: str, out_dir: str, dtype: str = None, src_prefix: str = '') -> dict:

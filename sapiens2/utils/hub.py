@@ -50,6 +50,7 @@ HF_ARCHITECTURE_TASKS = {
     'Sapiens2ForSemanticSegmentation': 'seg',
     'Sapiens2ForNormalEstimation': 'normal',
     'Sapiens2ForPointmapEstimation': 'pointmap',
+    'Sapiens2ForImageMatting': 'matting',
 }
 TASK_CONFIGS = {
     'pretrain': '_base_/models/sapiens2_{size}',
@@ -57,6 +58,7 @@ TASK_CONFIGS = {
     'seg': 'seg/sapiens2_{size}_seg29',
     'normal': 'geometry/sapiens2_{size}_normal',
     'pointmap': 'geometry/sapiens2_{size}_pointmap',
+    'matting': 'matting/sapiens2_{size}_matting',
 }
 
 

@@ -18,6 +18,7 @@ TINY_CONFIGS = {
     'normal': 'geometry/sapiens2_tiny_normal_synthetic',
     'pointmap': 'geometry/sapiens2_tiny_pointmap_synthetic',
     'albedo': 'geometry/sapiens2_tiny_albedo_synthetic',
+    'matting': 'matting/sapiens2_tiny_matting_synthetic',
     'backbone': '_base_/models/sapiens2_tiny',
 }
 COMMIT = '0123456789abcdef0123456789abcdef01234567'  # a snapshot's commit hash in the fake cache

@@ -151,6 +151,7 @@ OFFICIAL = [  # transformers config.json of the official repos -> bundled config
     ('Sapiens2ForSemanticSegmentation', 1280, 32, 16, 'seg/sapiens2_0.8b_seg29'),
     ('Sapiens2ForNormalEstimation', 2432, 56, 32, 'geometry/sapiens2_5b_normal'),
     ('Sapiens2ForPointmapEstimation', 1536, 40, 24, 'geometry/sapiens2_1b_pointmap'),
+    ('Sapiens2ForImageMatting', 1536, 40, 24, 'matting/sapiens2_1b_matting'),
 ]
 
 

@@ -22,6 +22,7 @@ HF_CLASSES = {
     'seg': ('Sapiens2ForSemanticSegmentation', 'logits'),
     'normal': ('Sapiens2ForNormalEstimation', 'normals'),
     'pointmap': ('Sapiens2ForPointmapEstimation', 'pointmaps'),
+    'matting': ('Sapiens2ForImageMatting', 'alphas'),
     'backbone': ('Sapiens2Model', 'last_hidden_state'),
 }
 
@@ -43,7 +44,11 @@ def hf_forward(hf_model, task, x):
     with torch.no_grad():
         out = hf_model(pixel_values=x)
     field = HF_CLASSES[task][1]
-    return (out.pointmaps, out.scales) if task == 'pointmap' else getattr(out, field)
+    if task == 'pointmap':
+        return out.pointmaps, out.scales
+    if task == 'matting':  # our head's 4 sigmoid channels: pre-multiplied foreground, then alpha
+        return torch.cat([out.foregrounds, out.alphas], dim=1)
+    return getattr(out, field)
 
 
 def assert_close(ours, theirs, what):
@@ -73,7 +78,7 @@ def test_transformers_loads_the_export_and_gives_our_outputs(task, tmp_path):
     processor = transformers.AutoImageProcessor.from_pretrained(out)
     assert type(processor).__name__ == 'Sapiens2ImageProcessor'
     assert (processor.size['height'], processor.size['width']) == (128, 96)
-    assert processor.do_pad == (task in ('normal', 'pointmap'))
+    assert processor.do_pad == (task in ('normal', 'pointmap', 'matting'))
     mean = cfg.model.data_preprocessor['mean'] if 'model' in cfg else [123.675, 116.28, 103.53]
     assert processor.image_mean == pytest.approx([m / 255 for m in mean])
     if task == 'pose':

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Dense-task demo: segmentation, normals, pointmap (depth + point cloud) or albedo for images.
+"""Dense-task demo: segmentation, normals, pointmap (depth + point cloud), albedo or matting for images.
 
 Example:
     python tools/demo/dense_demo.py configs/geometry/sapiens2_1b_normal.py normal_1b.safetensors \\
@@ -8,6 +8,8 @@ Example:
 The task comes from the config's model. Writes per image: ``<stem>.png`` (seg overlay with class legend / normals
 as RGB / depth colour map / input | albedo), with ``--save-pred`` also ``<stem>.npy`` (labels H×W, normals H×W×3,
 canonical pointmap H×W×3 — plus ``<stem>_scale.txt`` and ``<stem>.ply`` metric point cloud —, albedo H×W×3).
+Matting writes ``<stem>.png`` (the predicted foreground composited over a checkerboard), ``<stem>_alpha.png`` (8-bit
+alpha) and with ``--save-pred`` ``<stem>.npy`` (alpha H×W float32 in [0, 1]); images only (no video / detector).
 ``--fg-mask DIR`` takes ``DIR/<stem>.png`` (> 0 = person) and blanks everything else.
 """
 import argparse
@@ -19,13 +21,15 @@ import numpy as np
 from tqdm import tqdm
 
 from sapiens2.deployment.cli import accelerate_model, add_backend_args
-from sapiens2.apis.dense_inference import dense_task, inference_dense, init_dense_model, select_device
+from sapiens2.apis.dense_inference import dense_task, inference_dense, init_dense_model
+from sapiens2.apis.inference import select_device
 from sapiens2.apis.demo_options import add_track_args, finish_options
 from sapiens2.apis.detection import add_detector_args, detector_from_args
 from sapiens2.apis.human_pass import PassSpec, finish, process_frames
 from sapiens2.utils.media import FrameSource, is_video, list_images
 from sapiens2.visualization.dense_visualization import (albedo_side_by_side, depth_to_colormap, normal_to_bgr,
                                                         save_point_cloud_ply, seg_overlay)
+from sapiens2.visualization.matting_visualization import alpha_to_png, composite_bgr
 
 
 def parse_args():
@@ -70,6 +74,11 @@ def save_outputs(task, img, pred, stem, out_dir, save_pred, mask, meta):
             save_point_cloud_ply(osp.join(out_dir, stem + '.ply'), pred['metric_pointmap'], img, mask)
             with open(osp.join(out_dir, stem + '_scale.txt'), 'w') as f:
                 f.write(f"{pred['scale']:.6f}\n")
+    elif task == 'matting':
+        alpha = pred['alpha'] if mask is None else pred['alpha'] * mask
+        foreground = pred['foreground'] if mask is None else pred['foreground'] * mask[..., None]
+        picture, raw = composite_bgr(foreground, alpha), alpha
+        cv2.imwrite(osp.join(out_dir, stem + '_alpha.png'), alpha_to_png(alpha))
     else:
         albedo = pred['albedo'] if mask is None else pred['albedo'] * mask[..., None]
         picture, raw = albedo_side_by_side(img, albedo), albedo
@@ -106,6 +115,9 @@ def main():
         if 'palette' not in meta or 'classes' not in meta:
             raise KeyError(f'{args.config}: test_dataloader.dataset.metainfo needs classes and palette for the legend')
     if is_video(args.input) or args.sequence or args.det != 'none' or args.bboxes:
+        if task == 'matting':
+            raise ValueError('the matting demo takes an image or a folder of images (no video, --sequence, --det '
+                             'or --bboxes)')
         run_sequence_or_detected(model, task, args)
         return
     files = list_images(args.input)

@@ -3,12 +3,15 @@ from .dense_formatting import PackDenseInputs, PackSegInputs, canonical_pointmap
 from .dense_geometric import (AutoInterpResize, DenseRandomAffine, DenseRandomFlip, LetterboxResize,
                               letterbox_params)
 from .dense_loading import LoadDenseAnnotations
+from .matting_formatting import PackMattingInputs
+from .matting_loading import LoadMattingAnnotations
 from .pose_affine import AutoInterpTopdownAffine, auto_interpolation
 from .pose_loading import LoadPoseImage
 
 __all__ = [
     'PackDenseInputs', 'PackSegInputs', 'canonical_pointmap', 'AutoInterpResize', 'DenseRandomAffine',
-    'DenseRandomFlip', 'LetterboxResize', 'letterbox_params', 'LoadDenseAnnotations',
+    'DenseRandomFlip', 'LetterboxResize', 'letterbox_params', 'LoadDenseAnnotations', 'LoadMattingAnnotations',
+    'PackMattingInputs',
     'AutoInterpTopdownAffine', 'auto_interpolation', 'LoadPoseImage'
 ]  # + ColorJitterNp2, adjust_hue (lazy, below; not in __all__ so that `import *` does not load them)
 
