@@ -1,9 +1,11 @@
-"""COCO-format 308-keypoint dataset (top-down): ``keypoints`` of length 3·308 per person, GT boxes."""
+"""COCO-format 308-keypoint dataset (top-down): ``keypoints`` of length 3·308 per person, GT or detected boxes."""
 import json
 import warnings
 from typing import List, Optional, Tuple
 
 import numpy as np
+from mmengine.fileio import get_local_path
+from mmengine.logging import MessageHub
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 
 from sapiens2.registry import DATASETS
@@ -24,6 +26,11 @@ class Keypoints308Dataset(BaseCocoStyleDataset):
     in training and evaluation, with a warning naming the annotation id (count in ``num_nan_keypoint_annotations``);
     an annotation file that is not valid JSON (e.g. truncated) raises :class:`AnnotationFileError` naming it.
     Subclasses convert other layouts by overriding :meth:`keypoints308`.
+
+    Detected boxes (mmpose's ``bbox_file``, test mode): the samples are the detections (no ground truth of their
+    own), so the dataset publishes the annotation file's ground truth in the 308 layout (:meth:`ground_truth_coco`)
+    in the MessageHub under ``<dataset_name>_gt_coco`` (not saved in checkpoints), where ``PosePartitionMetric``
+    takes it; in ground-truth-box mode that entry is None.
     """
 
     METAINFO: dict = dict(from_file=KEYPOINTS308_METAINFO_FILE)
@@ -35,6 +42,37 @@ class Keypoints308Dataset(BaseCocoStyleDataset):
             return super()._load_annotations()
         except (json.JSONDecodeError, UnicodeDecodeError) as e:  # from the COCO API's json.load
             raise json_error(self.ann_file, e) from e
+
+    def load_data_list(self) -> List[dict]:
+        data_list = super().load_data_list()
+        if self.test_mode:
+            gt = self.ground_truth_coco() if self.bbox_file else None
+            MessageHub.get_current_instance().update_info(f'{self.metainfo["dataset_name"]}_gt_coco', gt,
+                                                          resumed=False)
+        return data_list
+
+    def ground_truth_coco(self) -> dict:
+        """The annotation file as a COCO keypoint ground truth in the 308 layout: ``images`` (id, width, height),
+        ``categories``, and every annotation (crowd and keypoint-less ones too: COCOeval ignores them, so that
+        detections on them are not false positives) with ``keypoints`` of 3·308 values (non-finite -> invisible)
+        and ``num_keypoints`` recounted."""
+        try:
+            with get_local_path(self.ann_file) as path, open(path) as f:
+                raw = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise json_error(self.ann_file, e) from e
+        num = self.metainfo['num_keypoints']
+        annotations = []
+        for ann in raw.get('annotations', []):
+            kpts = self.keypoints308(ann)
+            kpts = np.zeros((num, 3), np.float32) if kpts is None else np.where(
+                np.isfinite(kpts).all(axis=1, keepdims=True), kpts, 0.0)
+            kept = {k: ann[k] for k in ('id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd') if k in ann}
+            annotations.append(dict(kept, keypoints=kpts.flatten().tolist(),
+                                    num_keypoints=int(np.count_nonzero(kpts[:, 2] > 0))))
+        images = [{k: img[k] for k in ('id', 'width', 'height', 'file_name') if k in img} for img in raw['images']]
+        return dict(images=images, categories=raw.get('categories', [dict(id=1, name='person')]),
+                    annotations=annotations)
 
     def keypoints308(self, ann: dict) -> Optional[np.ndarray]:
         """Raw annotation -> keypoints [308, 3] (x, y, visibility), or None when the annotation has none."""
