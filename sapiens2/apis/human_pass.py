@@ -270,8 +270,7 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
     """Tracking, smoothing, format conversion, overlays, JSON, panels (see the module docstring), in frame order.
     ``pose_model`` / ``seg_meta`` give the skeleton / palette (built from the configs when None).
     Returns a summary ``dict(frames, whole_image_frames, tracks, times {stage: total s})``."""
-    from sapiens2.utils.keypoint_formats import (format_keypoint_names, keypoint_set_ids, supervised_keypoint_set,
-                                                 to_format)
+    from sapiens2.utils.keypoint_formats import keypoint_output
     from sapiens2.utils.media import VideoWriter, read_image
     from sapiens2.utils.one_euro import TrackSmoother
     from sapiens2.utils.package_files import load_config
@@ -283,9 +282,8 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
         from .inference import dataset_meta_from_config
         pose_cfg = pose_model.cfg if pose_model is not None else load_config(spec.configs['pose'])
         meta = pose_model.dataset_meta if pose_model is not None else dataset_meta_from_config(pose_cfg)
-        kpt_set = opts.kpt_set or supervised_keypoint_set(pose_cfg)
-        kpt_ids = keypoint_set_ids(kpt_set)
-        names = format_keypoint_names(opts.fmt)
+        output = keypoint_output(meta, opts.fmt, opts.kpt_set, pose_cfg)
+        kpt_ids, names = output.ids, output.names
     if 'seg' in spec.tasks and seg_meta is None:
         seg_meta = load_config(spec.configs['seg']).test_dataloader.dataset.metainfo
     sequence = source.is_sequence
@@ -329,7 +327,7 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
             if rec['whole_image']:
                 cv2.putText(skeleton, 'no person box: whole image', (6, skeleton.shape[0] - 8),
                             cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1, cv2.LINE_AA)
-            kpts, scores = to_format(kpts, rec['keypoint_scores'], opts.fmt)
+            kpts, scores = output(kpts, rec['keypoint_scores'])
         for t, writer in dense_videos.items():
             writer.write(read_image(osp.join(_out(out_dir, spec, t), f"{rec['name']}.png")))
         people = _people_json(rec, kpts, scores, names if has_pose else None, named=not sequence)
@@ -340,7 +338,7 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
                 pose_video.write(skeleton)
         elif has_pose:
             with open(osp.join(pose_dir, f"{rec['name']}.json"), 'w') as f:
-                json.dump(dict(image=source.files[index], format=opts.fmt, detector=rec['detector'],
+                json.dump(dict(image=source.files[index], format=output.fmt, detector=rec['detector'],
                                whole_image=bool(rec['whole_image']), people=people), f)
             cv2.imwrite(osp.join(pose_dir, f"{rec['name']}.png"), skeleton)
         if panel_dir:
@@ -370,7 +368,7 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
         doc = dict(video=source.path if source.kind == 'video' else None,
                    frames_folder=source.path if source.kind == 'frames' else None, fps=source.fps,
                    num_frames=len(records), tracking=tracker is not None, smoothing=smoother is not None,
-                   format=opts.fmt if has_pose else None, keypoint_names=names if has_pose else None,
+                   format=output.fmt if has_pose else None, keypoint_names=names if has_pose else None,
                    frames=frames_json)
         with open(osp.join(pose_dir or _out(out_dir, spec, 'boxes'), f'{source.stem}.json'), 'w') as f:
             json.dump(doc, f)

@@ -7,11 +7,15 @@ counterpart has score 0 at (0, 0)). Names per format: :func:`format_keypoint_nam
 Sets (:func:`keypoint_set_ids`): ``all`` (308), ``coco_wholebody`` (the 53 keypoints COCO-WholeBody supervises),
 ``coco17``, or a comma list of the 308 metadata's groups (``body,foot,left_hand,right_hand,face,extra``).
 :func:`supervised_keypoint_set` picks the set a config's training data supervises.
+
+A model trained on another keypoint set (COCO-17, COCO-WholeBody-133, a custom metainfo) writes and draws its own
+keypoints with the names of its metadata: :func:`keypoint_output` decides for both kinds of model.
 """
 import json
 import os.path as osp
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -89,3 +93,41 @@ def supervised_keypoint_set(cfg) -> str:
     except (AttributeError, KeyError):
         return 'all'
     return 'coco_wholebody' if dtype.split('.')[-1] == 'CocoWholeBody308Dataset' else 'all'
+
+
+@dataclass
+class KeypointOutput:
+    """What the pose demo writes and draws for one model: ``ids`` (drawn keypoints, model layout), ``names`` (of the
+    written keypoints), ``fmt`` (the JSON's ``format``) and whether the 308 keypoints are converted to ``fmt``."""
+    ids: np.ndarray
+    names: List[str]
+    fmt: str
+    convert: bool
+
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """keypoints [..., K, 2], scores [..., K] of the model -> the written ones."""
+        return to_format(keypoints, scores, self.fmt) if self.convert else (np.asarray(keypoints), np.asarray(scores))
+
+
+def keypoint_output(meta: dict, fmt: str = 'goliath308', kpt_set: Optional[str] = None, cfg=None) -> KeypointOutput:
+    """The output of a pose model with dataset metadata ``meta`` (``num_keypoints``, ``keypoint_id2name``).
+
+    308 keypoints: ``fmt`` converts (:func:`to_format`), ``kpt_set`` (default: the set ``cfg`` supervises) picks the
+    drawn ones. Any other keypoint set: the model's own keypoints and names; ``fmt`` may only name that same set
+    (e.g. ``coco17`` for a COCO-17 model) and ``kpt_set`` only ``all``, both being defined on the 308 layout."""
+    check_format(fmt)
+    num = int(meta['num_keypoints'])
+    if num == _meta308()['num_keypoints']:
+        kpt_set = kpt_set or (supervised_keypoint_set(cfg) if cfg is not None else 'all')
+        return KeypointOutput(keypoint_set_ids(kpt_set), format_keypoint_names(fmt), fmt, convert=True)
+    names = [meta['keypoint_id2name'][i] for i in range(num)]
+    label = meta.get('dataset_name') or f'{num} keypoints'
+    if kpt_set not in (None, 'all'):
+        raise ValueError(f'--kpt-set {kpt_set!r} is defined on the 308-keypoint layout; this model predicts {num} '
+                         f'keypoints ({label}): use --kpt-set all')
+    if fmt != 'goliath308':
+        if format_keypoint_names(fmt) != names:
+            raise ValueError(f'--format {fmt!r} converts the 308-keypoint layout; this model predicts {num} keypoints '
+                             f'({label}) and writes them as they are (leave --format at its default)')
+        label = fmt
+    return KeypointOutput(np.arange(num), names, label, convert=False)

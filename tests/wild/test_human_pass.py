@@ -146,3 +146,34 @@ def test_formats_api():
     np.testing.assert_allclose(k[:, 1], (kpts[:, 5] + kpts[:, 6]) / 2)  # neck = shoulder midpoint
     with pytest.raises(ValueError, match='--format'):
         to_format(kpts, scores, 'h36m')
+
+
+def test_pose_demo_writes_a_non_308_model_in_its_own_keypoints(tmp_path):
+    """A COCO-WholeBody-133 model (tiny, random) through tools/demo/pose_demo.py: its 133 keypoints with mmpose's
+    names are written and drawn; a --format conversion of the 308 layout is refused, naming the model's set."""
+    import runpy
+
+    import torch
+
+    from sapiens2.apis import init_pose_model
+    from sapiens2.utils.checkpoint import save_safetensors
+    from sapiens2.utils.keypoint_formats import format_keypoint_names
+    config = osp.join(REPO_ROOT, 'configs', 'pose', 'sapiens2_tiny_coco_wholebody133_sample.py')
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'pose133.safetensors')
+    save_safetensors(init_pose_model(config).state_dict(), ckpt)
+    image = osp.join(COCO_WHOLEBODY_SAMPLE, '000000000785.jpg')
+
+    def demo(*extra):
+        argv = ['pose_demo.py', config, ckpt, '--input', image, '--output', str(tmp_path / 'out'), '--no-flip-test']
+        sys.argv = argv + list(extra)
+        runpy.run_path(osp.join(REPO_ROOT, 'tools', 'demo', 'pose_demo.py'), run_name='__main__')
+
+    demo()
+    doc = json.loads((tmp_path / 'out' / '000000000785.json').read_text())
+    keypoints = doc['people'][0]['keypoints']
+    assert [k['name'] for k in keypoints] == format_keypoint_names('coco_wholebody133')  # mmpose's own names
+    assert doc['format'] == 'coco_wholebody'
+    assert (tmp_path / 'out' / '000000000785.png').is_file()
+    with pytest.raises(ValueError, match='this model predicts 133 keypoints'):
+        demo('--format', 'openpose18')
