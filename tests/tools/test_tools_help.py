@@ -7,9 +7,7 @@ first on ``sys.path``, as ``python tools/x.py`` does) with ``--help``, catches a
 the exit status and which heavy modules are in ``sys.modules`` at that point. ``--help`` exits inside
 ``parse_args``, so any heavy module found there was imported before parsing.
 
-Tools owned by other work streams that still import heavy modules before parsing are listed in ``KNOWN_HEAVY``:
-their import check is an expected failure (not strict: when one is fixed it shows as XPASS and can be removed from
-the list). Every other tool, and every tool added later, must pass both checks.
+Every tool, and every tool added later, must pass both checks.
 """
 import functools
 import glob
@@ -38,13 +36,6 @@ sys.stdout.flush()
 heavy = sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)
 print({MARK!r} + json.dumps(dict(code=code, heavy=heavy)))
 '''
-
-# Tools of other work streams that import heavy modules before parsing (at the time this test was written); their
-# owners make them parse first, then drop them from this list.
-KNOWN_HEAVY = {
-    'tools/demo/dense_demo.py',
-}
-
 
 def list_tools():
     """Every Python script under tools/ that runs as a program (has a ``__main__`` guard)."""
@@ -82,11 +73,7 @@ def test_help_exits_zero(tool):
     assert 'usage:' in result['stdout'], f'{tool} --help printed no usage'
 
 
-@pytest.mark.parametrize('tool', [
-    pytest.param(t, marks=pytest.mark.xfail(reason='imports heavy modules before parsing; owned by another work '
-                                                   'stream (see KNOWN_HEAVY)', strict=False))
-    if t in KNOWN_HEAVY else t for t in TOOLS
-])
+@pytest.mark.parametrize('tool', TOOLS)
 def test_help_parses_before_heavy_imports(tool):
     heavy = probe(tool)['heavy']
     assert not heavy, f'{tool} imports {", ".join(heavy)} before parsing its arguments: parse first, import after'

@@ -20,16 +20,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from sapiens2.deployment.cli import accelerate_model, add_backend_args
-from sapiens2.apis.dense_inference import dense_task, inference_dense, init_dense_model
-from sapiens2.apis.inference import select_device
+# argument helpers only: torch / MMEngine load after parsing (in main), so that --help answers at once
 from sapiens2.apis.demo_options import add_track_args, finish_options
 from sapiens2.apis.detection import add_detector_args, detector_from_args
-from sapiens2.apis.human_pass import PassSpec, finish, process_frames
-from sapiens2.utils.media import FrameSource, is_video, list_images
-from sapiens2.visualization.dense_visualization import (albedo_side_by_side, depth_to_colormap, normal_to_bgr,
-                                                        save_point_cloud_ply, seg_overlay)
-from sapiens2.visualization.matting_visualization import alpha_to_png, composite_bgr
+from sapiens2.deployment.cli import accelerate_model, add_backend_args
 
 
 def parse_args():
@@ -62,6 +56,9 @@ def read_mask(mask_dir, stem, shape):
 
 
 def save_outputs(task, img, pred, stem, out_dir, save_pred, mask, meta):
+    from sapiens2.visualization.dense_visualization import (albedo_side_by_side, depth_to_colormap, normal_to_bgr,
+                                                            save_point_cloud_ply, seg_overlay)
+    from sapiens2.visualization.matting_visualization import alpha_to_png, composite_bgr
     if task == 'seg':
         labels = pred['labels'] if mask is None else np.where(mask, pred['labels'], 0)
         picture = seg_overlay(img, labels, meta['palette'], meta['classes'])
@@ -93,6 +90,9 @@ def run_sequence_or_detected(model, task, args):
     person boxes and track ids (per image ``<name>.json`` without a sequence)."""
     if args.fg_mask:
         raise ValueError('--fg-mask works on image folders without --det/--bboxes/--sequence')
+    from sapiens2.apis.human_pass import PassSpec, finish, process_frames
+    from sapiens2.apis.inference import select_device
+    from sapiens2.utils.media import FrameSource
     source = FrameSource(args.input, sequence=args.sequence, fps=args.fps)
     os.makedirs(args.output, exist_ok=True)
     spec = PassSpec(tasks=[task], configs={task: args.config}, batch_size=args.batch_size, dtype=args.dtype,
@@ -106,6 +106,9 @@ def run_sequence_or_detected(model, task, args):
 
 def main():
     args = parse_args()
+    from sapiens2.apis.dense_inference import dense_task, inference_dense, init_dense_model
+    from sapiens2.apis.inference import select_device
+    from sapiens2.utils.media import is_video, list_images
     model = init_dense_model(args.config, args.checkpoint, device=select_device(args.device))
     model = accelerate_model(model, args.backend, args.dtype, args.quantize)
     task = dense_task(model)
