@@ -5,6 +5,19 @@ import cv2
 import numpy as np
 
 
+def _canvas(img: np.ndarray, keypoints, scores):
+    """(a writable copy of ``img``, keypoints [N, K, 2] float32, scores [N, K] float32); wrong shapes raise."""
+    keypoints, scores = np.asarray(keypoints, np.float32), np.asarray(scores, np.float32)
+    if keypoints.ndim != 3 or scores.shape != keypoints.shape[:2]:
+        raise ValueError(f'keypoints must be [N, K, 2] and scores [N, K], got {keypoints.shape} and {scores.shape}')
+    return np.ascontiguousarray(img.copy()), keypoints, scores
+
+
+def _size_step(img: np.ndarray, per: int) -> int:
+    """A drawing size that grows with the image: max(H, W) / ``per``, at least 1."""
+    return max(1, int(round(max(img.shape[:2]) / per)))
+
+
 def draw_pose(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, skeleton_links: Sequence[Sequence[int]],
               link_colors: Optional[Sequence] = None, keypoint_colors: Optional[Sequence] = None,
               bboxes: Optional[np.ndarray] = None, kpt_thr: float = 0.3, radius: Optional[int] = None,
@@ -20,13 +33,9 @@ def draw_pose(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, skelet
         radius / thickness: default from the image size.
     Returns: the drawn image [H, W, 3] uint8.
     """
-    out = np.ascontiguousarray(img.copy())
-    h, w = out.shape[:2]
-    radius = radius or max(1, int(round(max(h, w) / 250)))
-    thickness = thickness or max(1, int(round(max(h, w) / 400)))
-    keypoints, scores = np.asarray(keypoints, np.float32), np.asarray(scores, np.float32)
-    if keypoints.ndim != 3 or scores.shape != keypoints.shape[:2]:
-        raise ValueError(f'keypoints must be [N, K, 2] and scores [N, K], got {keypoints.shape} and {scores.shape}')
+    out, keypoints, scores = _canvas(img, keypoints, scores)
+    radius = radius or _size_step(out, 250)
+    thickness = thickness or _size_step(out, 400)
 
     def bgr(c, default):
         c = default if c is None else c
@@ -67,13 +76,9 @@ def draw_people(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, skel
     Args: keypoints [N, K, 2], scores [N, K], bboxes [N, 4] xyxy, track_ids [N] (label and colour).
     Returns: the drawn copy of ``img`` (BGR uint8).
     """
-    out = np.ascontiguousarray(img.copy())
-    h, w = out.shape[:2]
-    radius = radius or max(2, int(round(max(h, w) / 200)))
-    thickness = thickness or max(1, int(round(max(h, w) / 300)))
-    keypoints, scores = np.asarray(keypoints, np.float32), np.asarray(scores, np.float32)
-    if keypoints.ndim != 3 or scores.shape != keypoints.shape[:2]:
-        raise ValueError(f'keypoints must be [N, K, 2] and scores [N, K], got {keypoints.shape} and {scores.shape}')
+    out, keypoints, scores = _canvas(img, keypoints, scores)
+    radius = radius or max(2, _size_step(out, 200))
+    thickness = thickness or _size_step(out, 300)
     shown = np.zeros(keypoints.shape[1], bool)
     shown[np.arange(keypoints.shape[1]) if kpt_ids is None else np.asarray(kpt_ids, np.int64)] = True
     for n in range(len(keypoints)):
