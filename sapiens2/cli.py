@@ -11,6 +11,27 @@ import argparse
 CHECKPOINT_DTYPE_NAMES = ('bf16', 'fp16', 'fp32')
 
 
+def add_cfg_options_arg(parser: argparse.ArgumentParser, example: str) -> argparse.ArgumentParser:
+    """``--cfg-options KEY=VALUE ...`` (repeatable, the occurrences add up) of tools/train.py and tools/test.py,
+    kept as strings by the parser; :func:`cfg_options_from_args` converts them after parsing."""
+    parser.add_argument('--cfg-options', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
+                        help=f'override config keys, e.g. {example} (MMEngine DictAction syntax)')
+    return parser
+
+
+def cfg_options_from_args(parser: argparse.ArgumentParser, options) -> dict:
+    """The parsed ``--cfg-options`` strings -> ``{'a.b': 1, 'c': [1, 2]}`` with MMEngine's ``DictAction`` value
+    parsing (lists, tuples, numbers, booleans, None); an entry that is not KEY=VALUE is refused with
+    ``parser.error``. Imports MMEngine: call it after parsing."""
+    bad = [kv for kv in options if '=' not in kv]
+    if bad:
+        parser.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
+    from mmengine.config import DictAction
+    namespace = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, namespace, list(options))
+    return getattr(namespace, 'cfg_options', {})
+
+
 def add_backbone_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """``--arch --checkpoint --prefix --use-tokenizer --size --device`` of the backbone probing tools
     (tools/analysis/{extract_features,knn_retrieval,pca_features,attention_maps}.py); see

@@ -47,3 +47,5 @@ def test_users_list_the_same_images(tree):
     assert FrameSource(str(tree)).files == list_images(str(tree))
     with pytest.raises(ValueError, match='nor a video'):
         FrameSource(str(tree / 'notes.txt'))
+    with pytest.raises(FileNotFoundError, match='neither an image, a video nor a folder'):
+        FrameSource(str(tree / 'missing.mp4'))

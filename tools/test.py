@@ -21,6 +21,8 @@ import json
 import os
 import os.path as osp
 
+from sapiens2.cli import add_cfg_options_arg, cfg_options_from_args  # no heavy imports
+
 # the COCO-style metrics whose scoring / NMS --bbox-file switches (mmpose's, and ours wrapping one per part)
 COCO_METRICS = ('CocoMetric', 'CocoWholeBodyMetric')
 PARTITION_METRICS = ('PosePartitionMetric', 'KeypointPartitionMetric')
@@ -32,8 +34,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint (.pth or .safetensors)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='write the metrics as a JSON object to this file')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='override config keys, e.g. test_dataloader.batch_size=4 (MMEngine DictAction syntax)')
+    add_cfg_options_arg(parser, 'test_dataloader.batch_size=4')
     parser.add_argument('--bbox-file', help='top-down pose: evaluate on the detected boxes of this COCO-format '
                                             'detection file instead of the ground-truth boxes')
     parser.add_argument('--bbox-score-thr', type=float, default=None,
@@ -41,20 +42,13 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    args.cfg_options = cfg_options_from_args(parser, args.cfg_options)  # after parsing: imports MMEngine
     if args.bbox_file is not None and not osp.isfile(args.bbox_file):
         parser.error(f'--bbox-file {args.bbox_file}: no such file')
     if args.bbox_score_thr is not None and args.bbox_file is None:
         parser.error('--bbox-score-thr needs --bbox-file')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
-
-
-def cfg_options_dict(options) -> dict:
-    """``['a.b=1', 'c=[1,2]']`` -> ``{'a.b': 1, 'c': [1, 2]}`` with MMEngine's ``DictAction`` value parsing."""
-    from mmengine.config import DictAction
-    namespace = argparse.Namespace()
-    DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, namespace, list(options))
-    return getattr(namespace, 'cfg_options', {})
 
 
 def use_detected_boxes(cfg, bbox_file: str, score_thr: float = 0.0, nms_thr: float = 0.9):
@@ -99,10 +93,9 @@ def main(argv=None):
     args = parse_args(argv)
     from sapiens2.utils.package_files import load_config
     cfg = load_config(args.config)
-    cfg_options = cfg_options_dict(args.cfg_options)
     from sapiens2.utils.config_check import check_cfg_options
-    check_cfg_options(cfg, cfg_options)  # a key that matches nothing but misspells one is refused
-    cfg.merge_from_dict(cfg_options)
+    check_cfg_options(cfg, args.cfg_options)  # a key that matches nothing but misspells one is refused
+    cfg.merge_from_dict(args.cfg_options)
     if args.bbox_file is not None:
         use_detected_boxes(cfg, args.bbox_file, args.bbox_score_thr or 0.0)
     cfg.launcher = args.launcher

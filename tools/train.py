@@ -11,6 +11,8 @@ import argparse
 import os
 import os.path as osp
 
+from sapiens2.cli import add_cfg_options_arg, cfg_options_from_args  # no heavy imports
+
 # MMEngine and torch are imported after argument parsing (--help answers at once)
 
 
@@ -23,16 +25,11 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: bf16 autocast (CPU and GPU, no loss scaling)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch')
-    parser.add_argument('--cfg-options', nargs='+', action='extend', default=[], metavar='KEY=VALUE',
-                        help='override config keys, e.g. train_cfg.max_iters=10 optim_wrapper.optimizer.lr=1e-4')
+    add_cfg_options_arg(parser, 'train_cfg.max_iters=10 optim_wrapper.optimizer.lr=1e-4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
-    bad = [kv for kv in args.cfg_options if '=' not in kv]
-    if bad:
-        parser.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
-    from mmengine.config import DictAction  # its value parsing (lists, tuples, numbers, booleans, None)
-    args.cfg_options = {k: DictAction._parse_iterable(v) for k, v in (kv.split('=', 1) for kv in args.cfg_options)}
+    args.cfg_options = cfg_options_from_args(parser, args.cfg_options)  # after parsing: imports MMEngine
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

@@ -38,7 +38,8 @@ def image_problem(path: str) -> Optional[str]:
 
 
 class DenseFolderDataset(BaseDataset):
-    """Base of :class:`SegDataset`, :class:`NormalDataset`, :class:`PointmapDataset`, :class:`AlbedoDataset`.
+    """Base of :class:`SegDataset`, :class:`NormalDataset`, :class:`PointmapDataset`, :class:`AlbedoDataset`,
+    :class:`MattingDataset`.
 
     Subclasses set ``IMG_DIR`` and ``PARTNERS`` = {results key: (folder, extensions, required)}; each data-list
     entry holds ``img_path``, ``sample_name`` and the partner paths under their keys (None for an absent optional

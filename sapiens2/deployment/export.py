@@ -507,7 +507,7 @@ def real_inputs(model: nn.Module, shape: Tuple[int, int], folder: Optional[str] 
         from sapiens2.apis.inference import build_test_pipeline
         from sapiens2.apis.pose_inference import pose_crops
         transforms = build_test_pipeline(cfg)
-        if not hasattr(model, 'dataset_meta'):
+        if getattr(model, 'dataset_meta', None) is None:
             from mmpose.datasets.datasets.utils import parse_pose_metainfo
             from sapiens2.utils.package_files import dataset_metainfo_config
             model.dataset_meta = parse_pose_metainfo(dict(from_file=dataset_metainfo_config('keypoints308')))

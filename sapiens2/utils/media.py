@@ -114,6 +114,8 @@ class FrameSource:
             self.names = [f'{stem}_{i:06d}' for i in range(n)]
             self.files = None
         else:
+            if not osp.exists(path):
+                raise FileNotFoundError(f'--input {path} is neither an image, a video nor a folder')
             if osp.isfile(path) and not is_image_file(path):
                 raise ValueError(f'--input {path}: not an image ({", ".join(IMG_EXTENSIONS)}) nor a video '
                                  f'({", ".join(VIDEO_EXTENSIONS)})')

@@ -95,3 +95,17 @@ def test_loading_errors_name_the_file(tmp_path):
     (tmp_path / 'foregrounds' / '01.png').unlink()
     with pytest.raises(FileNotFoundError, match='has no foreground_path file'):
         MattingDataset(data_root=str(tmp_path))
+
+
+def test_rgba_alpha_file_is_refused_unless_its_alpha_channel_is_opaque(tmp_path):
+    """A 4-channel alpha file: grey RGB with an opaque A channel is the grey matte; a matte kept in the A channel
+    (RGB constant, e.g. white) is refused instead of being read as the constant RGB."""
+    from sapiens2.datasets.transforms.matting_loading import read_alpha
+    matte = np.arange(30 * 20, dtype=np.uint8).reshape(30, 20)
+    grey_opaque = np.dstack([matte, matte, matte, np.full_like(matte, 255)])
+    cv2.imwrite(str(tmp_path / 'grey.png'), grey_opaque)
+    np.testing.assert_allclose(read_alpha(str(tmp_path / 'grey.png')), matte / 255, atol=1e-7)
+    in_alpha_channel = np.dstack([np.full_like(matte, 255)] * 3 + [matte])
+    cv2.imwrite(str(tmp_path / 'a_channel.png'), in_alpha_channel)
+    with pytest.raises(ValueError, match=r'a_channel\.png'):
+        read_alpha(str(tmp_path / 'a_channel.png'))

@@ -108,3 +108,6 @@ def test_head_applies_pixel_losses_to_alpha_and_composition_to_foreground():
     del samples[1].gt_image
     with pytest.raises(KeyError, match='gt_image'):
         head.loss(feats, samples)
+    del samples[0].gt_alpha
+    with pytest.raises(KeyError, match=r'sample 0\.png has no gt_alpha'):
+        head.loss(feats, samples)

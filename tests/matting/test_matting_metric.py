@@ -85,3 +85,23 @@ def test_metric_averages_images_and_uses_the_trimap():
     bad = dict(samples[0], gt_trimap=dict(data=torch.zeros(1, 5, 5, dtype=torch.uint8)))
     with pytest.raises(ValueError, match='trimap'):
         MattingMetric().process({}, [bad])
+
+
+def test_metric_skips_images_without_unknown_pixels_and_refuses_an_empty_evaluation():
+    pred, gt, trimap = _pair(4)
+    known = np.where(gt > 0.5, 255, 0).astype(np.uint8)  # no 128: nothing to evaluate in this image
+
+    def sample(tri):
+        return dict(img_path='x.png', pred_alpha=dict(data=torch.from_numpy(pred)[None].float()),
+                    gt_alpha=dict(data=torch.from_numpy(gt)[None].float()),
+                    gt_trimap=dict(data=torch.from_numpy(tri)[None]))
+
+    metric = MattingMetric()
+    metric.process({}, [sample(known), sample(trimap)])
+    assert len(metric.results) == 1
+    assert metric.compute_metrics(metric.results)['sad'] == pytest.approx(matting_errors(
+        pred.astype(np.float32), gt.astype(np.float32), trimap)['sad'], rel=1e-5)
+    empty = MattingMetric()
+    empty.process({}, [sample(known)])
+    with pytest.raises(ValueError, match='no image to evaluate'):
+        empty.compute_metrics(empty.results)

@@ -148,7 +148,7 @@ def test_formats_api():
         to_format(kpts, scores, 'h36m')
 
 
-def test_pose_demo_writes_a_non_308_model_in_its_own_keypoints(tmp_path):
+def test_pose_demo_writes_a_non_308_model_in_its_own_keypoints(tmp_path, monkeypatch):
     """A COCO-WholeBody-133 model (tiny, random) through tools/demo/pose_demo.py: its 133 keypoints with mmpose's
     names are written and drawn; a --format conversion of the 308 layout is refused, naming the model's set."""
     import runpy
@@ -166,7 +166,7 @@ def test_pose_demo_writes_a_non_308_model_in_its_own_keypoints(tmp_path):
 
     def demo(*extra):
         argv = ['pose_demo.py', config, ckpt, '--input', image, '--output', str(tmp_path / 'out'), '--no-flip-test']
-        sys.argv = argv + list(extra)
+        monkeypatch.setattr(sys, 'argv', argv + list(extra))
         runpy.run_path(osp.join(REPO_ROOT, 'tools', 'demo', 'pose_demo.py'), run_name='__main__')
 
     demo()

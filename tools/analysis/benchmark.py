@@ -28,6 +28,8 @@ DTYPE_NAMES = dict(fp32='float32', bf16='bfloat16')  # --dtype -> torch dtype at
 def torch_dtype(name: str):
     import torch
     return getattr(torch, DTYPE_NAMES[name])
+
+
 # glibc hands every large freed block back to the OS, so each new activation tensor page-faults its memory in
 # again: on CPU that costs more than the elementwise ops themselves (10x on bf16 casts). Keep freed memory in the
 # heap instead (the same effect as running with jemalloc / tcmalloc).

@@ -150,8 +150,12 @@ def plan_split(args, split: str, layout: dict) -> list:
     folders = {v[:2] for v in layout.values()}
     if split in layout:
         img_rel, mask_rel, ids_name = layout[split]
-    elif len(folders) <= 1 or (args.images_dir and args.masks_dir):  # one folder pair for all splits (ATR, PPP)
+    elif (args.images_dir and args.masks_dir) or (len(folders) == 1 and split in split_ids(args)):
+        # one folder pair for all splits (ATR: its samples chosen by the split's --split-ids list)
         (img_rel, mask_rel), ids_name = (folders.pop() if folders else (None, None)), None
+    elif len(folders) == 1:
+        raise ConversionError(f'{args.dataset} has no {split!r} split of its own: pass --split-ids {split}=FILE (the '
+                              f'stems of its samples), else it would be a copy of the whole dataset')
     else:
         raise ConversionError(f'{args.dataset} has the splits {", ".join(layout)}, not {split!r}; give its folders '
                               f'with --images-dir / --masks-dir')

@@ -68,14 +68,10 @@ def build(config: str, checkpoint: str, prefix=None):
             model.init_weights()
         return model.eval(), cfg
     from sapiens2.apis.dense_inference import init_dense_model
-    model = init_dense_model(cfg, ckpt)
+    model = init_dense_model(cfg, ckpt)  # model.dataset_meta: the config's test dataset metainfo (pose keypoints)
     if ckpt is None:
         torch.manual_seed(0)
         model.init_weights()
-    if type(model).__name__ == 'TopdownPoseEstimator':
-        from mmpose.datasets.datasets.utils import parse_pose_metainfo
-        from sapiens2.utils.package_files import dataset_metainfo_config
-        model.dataset_meta = parse_pose_metainfo(dict(from_file=dataset_metainfo_config('keypoints308')))
     return model.eval(), cfg
 
 

@@ -20,11 +20,15 @@ def read_unit_image(path: str, what: str) -> np.ndarray:
 
 
 def read_alpha(path: str) -> np.ndarray:
-    """Alpha matte file -> H×W float32 in [0, 1]; a colour file is accepted when its channels are equal."""
+    """Alpha matte file -> H×W float32 in [0, 1]; a colour file is accepted when its colour channels are equal (and,
+    with 4 channels, its A channel is opaque: a matte stored in the A channel is refused, not read as the RGB)."""
     alpha = read_unit_image(path, 'alpha matte')
     if alpha.ndim == 3:
         if alpha.shape[2] not in (3, 4) or not all(np.array_equal(alpha[..., 0], alpha[..., c]) for c in (1, 2)):
             raise ValueError(f'alpha matte {path} must be single-channel (or grey), got shape {alpha.shape}')
+        if alpha.shape[2] == 4 and not (alpha[..., 3] == 1).all():
+            raise ValueError(f'alpha matte {path} has a non-opaque A channel: store the matte as a single-channel '
+                             'image (the loader reads grey values, not the A channel)')
         alpha = alpha[..., 0]
     return np.ascontiguousarray(alpha)
 

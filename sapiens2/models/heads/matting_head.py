@@ -70,10 +70,10 @@ class MattingHead(DenseRegressionHead):
         -> {loss_name: value}; the outputs are resized (bilinear) to the targets' size first."""
         if not data_samples:
             raise ValueError('MattingHead.loss: empty batch')
-        size = data_samples[0].gt_alpha.data.shape[-2:]
+        size = data_samples[0].gt_alpha.data.shape[-2:] if 'gt_alpha' in data_samples[0] else None
+        targets = gather_matting_targets(data_samples, size, feats.device)  # names a sample without gt_alpha
         out = resize_like(self.forward(feats), size)
         pred_fg, pred_alpha = out[:, :3], out[:, 3:]
-        targets = gather_matting_targets(data_samples, size, out.device)
         calls = [(m, (pred_fg, pred_alpha, targets)) if getattr(m, 'uses_matting_targets', False) else
                  (m, (pred_alpha, targets['alpha'], targets['mask'])) for m in self.loss_decode]
         return sum_losses(calls, type(self).__name__)
