@@ -23,6 +23,7 @@ normalisation, deconvolution kernels other than 4, ...).
 import json
 import os
 import os.path as osp
+from typing import Optional
 
 import torch
 from torch import nn
@@ -175,29 +176,41 @@ def _metainfo(name: str) -> dict:
         return json.load(f)
 
 
-def head_hf_config(head) -> dict:
-    """``architectures``, labels and ``head_config`` of a decode head."""
+def head_hf_config(head, dataset_meta: Optional[dict] = None) -> dict:
+    """``architectures``, labels and ``head_config`` of a decode head. The labels (pose: keypoint names and flip
+    pairs; seg: class names) come from ``dataset_meta`` (the metainfo the config tests with, e.g. COCO-17 or LIP)
+    when it matches the head's channels, else from the bundled 308-keypoint / seg29 files when those match; with
+    neither, only ``num_labels`` is written."""
     kind = type(head).__name__
     if kind not in HEAD_ARCHITECTURES:
         raise NotExportable(f'not exportable to transformers: decode head {kind} (transformers has '
                             f'{", ".join(HEAD_ARCHITECTURES.values())}: heads {", ".join(HEAD_ARCHITECTURES)})')
     cfg = dict(architectures=[HEAD_ARCHITECTURES[kind]])
+    meta = dataset_meta or {}
     if kind == 'PoseHeatmapHead':
         cfg['head_config'] = _deconv_head_config(head, 'decode_head')
         num = head.conv_pose.out_channels
-        meta = _metainfo('keypoints308')
-        if num == meta['num_keypoints']:
-            cfg['id2label'] = {str(k['id']): k['name'] for k in meta['keypoints']}
-            cfg['flip_pairs'] = [[i, j] for i, j in enumerate(meta['flip_indices']) if i < j]
+        if meta.get('num_keypoints') == num and meta.get('keypoint_id2name') and meta.get('flip_indices'):
+            names, flip_indices = [meta['keypoint_id2name'][i] for i in range(num)], meta['flip_indices']
+        else:
+            bundled = _metainfo('keypoints308')
+            names = [k['name'] for k in bundled['keypoints']] if num == bundled['num_keypoints'] else None
+            flip_indices = bundled['flip_indices']
+        if names:
+            cfg['id2label'] = {str(i): n for i, n in enumerate(names)}
+            cfg['flip_pairs'] = [[i, j] for i, j in enumerate(flip_indices) if i < j]
         else:
             cfg['num_labels'] = num
     elif kind == 'SegHead':
         cfg['head_config'] = _deconv_head_config(head, 'decode_head')
         num = head.conv_seg.out_channels
-        meta = _metainfo('seg29')
-        if num == meta['num_classes']:
-            cfg['id2label'] = {str(i): c for i, c in enumerate(meta['classes'])}
-            cfg['semantic_loss_ignore_index'] = meta['ignore_index']
+        bundled = _metainfo('seg29')
+        classes = list(meta.get('classes') or ())
+        if len(classes) != num:
+            classes = bundled['classes'] if num == bundled['num_classes'] else []
+        if classes:
+            cfg['id2label'] = {str(i): c for i, c in enumerate(classes)}
+            cfg['semantic_loss_ignore_index'] = bundled['ignore_index']  # 255 in every seg config here
         else:
             cfg['num_labels'] = num
     else:
@@ -264,7 +277,8 @@ def export(config, checkpoint: str, out_dir: str, dtype: str = None, src_prefix:
     if head_kind == 'backbone':
         hf['architectures'] = ['Sapiens2Model']
     else:
-        hf.update(head_hf_config(model.decode_head))
+        from sapiens2.datasets.metainfo_from_config import dataset_meta_from_config
+        hf.update(head_hf_config(model.decode_head, dataset_meta_from_config(cfg)))
     state_dict = remap_state_dict(model.state_dict(), dtype=dtype)
     float_dtypes = {v.dtype for k, v in state_dict.items() if v.is_floating_point() and not k.endswith('.periods')}
     hf['dtype'] = TORCH_DTYPE_NAMES.get(float_dtypes.pop(), 'float32') if len(float_dtypes) == 1 else 'float32'

@@ -114,3 +114,30 @@ def test_bf16_rope_export_agrees_to_bf16_rope_precision(tmp_path):
     ours, theirs = model_outputs(model, x), hf_forward(hf_model, 'backbone', x)
     rel = ((ours - theirs).norm() / ours.norm()).item()
     assert 1e-6 < rel < 2e-2, rel
+
+
+@pytest.mark.parametrize('config,num,first,flip_pair', [
+    ('pose/sapiens2_tiny_coco_wholebody133_sample', 133, 'nose', [1, 2]),  # mmpose's COCO-WholeBody metainfo
+    ('seg/sapiens2_tiny_lip', 20, 'Background', None),  # LIP's own 20 classes
+])
+def test_export_labels_come_from_the_configs_dataset(config, num, first, flip_pair, tmp_path):
+    """A model fine-tuned on another keypoint set / class list is exported with that set's names (and flip pairs),
+    read from the metainfo its config tests with, not the 308 / seg29 files (whose sizes it does not have)."""
+    from sapiens2.utils.package_files import get_config
+    cfg = get_config(config)
+    cfg.model.backbone.pop('init_cfg', None)
+    model = build_random(cfg)
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    load_to_hf().export(cfg, ckpt, str(tmp_path / 'hf'))
+    hf_config = json.load(open(tmp_path / 'hf' / 'config.json'))
+    labels = hf_config['id2label']
+    assert len(labels) == num and labels['0'] == first and 'num_labels' not in hf_config
+    if flip_pair is not None:
+        from mmpose.datasets.datasets.utils import parse_pose_metainfo
+        meta = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco_wholebody.py'))
+        assert [labels[str(i)] for i in range(num)] == [meta['keypoint_id2name'][i] for i in range(num)]
+        assert flip_pair in hf_config['flip_pairs']
+        assert len(hf_config['flip_pairs']) == sum(i < j for i, j in enumerate(meta['flip_indices']))
+    else:
+        assert labels['14'] == 'Left-arm'
