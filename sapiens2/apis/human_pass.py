@@ -282,6 +282,9 @@ def finish(spec: PassSpec, source, records: List[dict], out_dir: str, opts: Fini
         from .inference import dataset_meta_from_config
         pose_cfg = pose_model.cfg if pose_model is not None else load_config(spec.configs['pose'])
         meta = pose_model.dataset_meta if pose_model is not None else dataset_meta_from_config(pose_cfg)
+        if not meta or 'num_keypoints' not in meta:
+            raise ValueError(f'pose config {spec.configs.get("pose")}: no keypoint metadata (its test_dataloader '
+                             'dataset names no registered pose dataset with a metainfo file)')
         output = keypoint_output(meta, opts.fmt, opts.kpt_set, pose_cfg)
         kpt_ids, names = output.ids, output.names
     if 'seg' in spec.tasks and seg_meta is None:
