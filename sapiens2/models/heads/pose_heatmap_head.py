@@ -7,12 +7,10 @@ image pixels stay in ``TopdownPoseEstimator``.
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.model import BaseModule
-from torch import nn
 
 from sapiens2.registry import MODELS
-from ..losses.loss_list import build_losses, sum_losses
-from .conv_stacks import build_conv_layers, build_deconv_layers
+from ..losses.loss_list import sum_losses
+from .deconv_head import DeconvHead
 
 
 def flip_heatmaps_back(heatmaps: torch.Tensor, flip_indices: Sequence[int]) -> torch.Tensor:
@@ -25,7 +23,7 @@ def flip_heatmaps_back(heatmaps: torch.Tensor, flip_indices: Sequence[int]) -> t
 
 
 @MODELS.register_module()
-class PoseHeatmapHead(BaseModule):
+class PoseHeatmapHead(DeconvHead):
     """Released layout: ``deconv_layers.{0,3}``, ``conv_layers.{0,3,6}``, ``conv_pose``.
 
     Args:
@@ -39,19 +37,15 @@ class PoseHeatmapHead(BaseModule):
     forward: featmap [B, C, h, w] -> heatmaps [B, K, h·2^n, w·2^n] (no output activation).
     """
 
+    final_layer_name = 'conv_pose'
+
     def __init__(self, in_channels: int, out_channels: int = 308,
                  deconv_out_channels: Sequence[int] = (1024, 768), deconv_kernel_sizes: Sequence[int] = (4, 4),
                  conv_out_channels: Sequence[int] = (512, 512, 256), conv_kernel_sizes: Sequence[int] = (1, 1, 1),
                  loss_decode=None, init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(in_channels, out_channels, deconv_out_channels, deconv_kernel_sizes, conv_out_channels,
+                         conv_kernel_sizes, loss_decode=loss_decode, init_cfg=init_cfg)
         self.out_channels = out_channels
-        self.deconv_layers = build_deconv_layers(in_channels, deconv_out_channels, deconv_kernel_sizes)
-        self.conv_layers = build_conv_layers(self.deconv_layers.out_channels, conv_out_channels, conv_kernel_sizes)
-        self.conv_pose = nn.Conv2d(self.conv_layers.out_channels, out_channels, 1)
-        self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv_pose(self.conv_layers(self.deconv_layers(x)))
 
     def loss(self, feats: torch.Tensor, data_samples: Sequence, train_cfg: Optional[dict] = None) -> dict:
         """featmap [B, C, h, w] and mmpose ``PoseDataSample`` s with ``gt_fields.heatmaps`` [K, H, W] and

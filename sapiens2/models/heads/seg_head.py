@@ -6,17 +6,15 @@ The head computes its own losses (:meth:`SegHead.loss`, logits resized to the la
 from typing import Optional, Sequence
 
 import torch
-from mmengine.model import BaseModule
-from torch import nn
 
 from sapiens2.registry import MODELS
-from ..losses.loss_list import build_losses, sum_losses
-from .conv_stacks import build_conv_layers, build_deconv_layers
+from ..losses.loss_list import sum_losses
+from .deconv_head import DeconvHead
 from .resize import resize_like
 
 
 @MODELS.register_module()
-class SegHead(BaseModule):
+class SegHead(DeconvHead):
     """Released layout: ``deconv_layers.{0,3,..}``, ``conv_layers.{0,3,..}``, ``conv_seg``.
 
     Args:
@@ -29,18 +27,14 @@ class SegHead(BaseModule):
     forward: featmap [B, C, h, w] -> logits [B, num_classes, h·2^n, w·2^n].
     """
 
+    final_layer_name = 'conv_seg'
+
     def __init__(self, in_channels: int, deconv_out_channels: Sequence[int] = (512, 256, 128, 64),
                  deconv_kernel_sizes: Sequence[int] = (4, 4, 4, 4), conv_out_channels: Sequence[int] = (64, 64),
                  conv_kernel_sizes: Sequence[int] = (1, 1), num_classes: int = 29, loss_decode=None, init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(in_channels, num_classes, deconv_out_channels, deconv_kernel_sizes, conv_out_channels,
+                         conv_kernel_sizes, loss_decode=loss_decode, init_cfg=init_cfg)
         self.num_classes = num_classes
-        self.deconv_layers = build_deconv_layers(in_channels, deconv_out_channels, deconv_kernel_sizes)
-        self.conv_layers = build_conv_layers(self.deconv_layers.out_channels, conv_out_channels, conv_kernel_sizes)
-        self.conv_seg = nn.Conv2d(self.conv_layers.out_channels, num_classes, 1)
-        self.loss_decode = build_losses(loss_decode)  # parameter-free: no state-dict keys
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv_seg(self.conv_layers(self.deconv_layers(x)))
 
     def loss(self, feats: torch.Tensor, data_samples: Sequence, train_cfg: Optional[dict] = None) -> dict:
         """featmap [B, C, h, w] and mmseg ``SegDataSample`` s with ``gt_sem_seg`` [1, H, W] -> ``{loss_name: loss}``
