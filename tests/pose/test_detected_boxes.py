@@ -52,7 +52,8 @@ def detections(tmp_path_factory):
 def detected_cfg(num_keypoints, bbox_file):
     cfg = Config.fromfile(CONFIGS[num_keypoints])
     cfg.test_dataloader.dataset.data_root = COCO_WHOLEBODY_SAMPLE + '/'
-    return load_test_tool().use_detected_boxes(cfg, bbox_file, THR)
+    from sapiens2.evaluation.detected_boxes import use_detected_boxes
+    return use_detected_boxes(cfg, bbox_file, THR)
 
 
 @pytest.mark.parametrize('num_keypoints', [133, 308])
